@@ -1,0 +1,75 @@
+"""`curator`: run a manifest, validate it, fetch model files, print a run's statistics."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from curator.errors import CuratorError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="curator", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run every phase of a manifest (finished phases are skipped)")
+    run.add_argument("manifest")
+    run.add_argument("--until", choices=["extract", "annotate", "dedup", "tokenize", "mix", "shards"],
+                     help="stop after this phase")
+    val = sub.add_parser("validate", help="check a manifest without starting Spark")
+    val.add_argument("manifest")
+    assets = sub.add_parser("assets", help="model and tokenizer files")
+    assets.add_argument("action", choices=["fetch", "list"])
+    st = sub.add_parser("stats", help="print the funnel of a finished run")
+    st.add_argument("run_dir")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except CuratorError as e:
+        print(f"curator: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("curator: interrupted; re-run the same command to resume", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args) -> int:
+    if args.command == "validate":
+        from curator.manifest import load
+
+        m = load(args.manifest)
+        print(f"{args.manifest}: ok ({len(m.sources)} sources, {len(m.stages)} stages, run dir {m.run_dir})")
+        return 0
+    if args.command == "run":
+        from curator.manifest import load
+        from curator.pipeline import Pipeline
+        from curator.report import print_summary
+
+        m = load(args.manifest)
+        Pipeline(m).run(until=args.until)
+        print_summary(m.run_dir)
+        print(f"run directory: {m.run_dir}  (report: {m.run_dir / 'report.html'})")
+        return 0
+    if args.command == "assets":
+        from curator import assets
+
+        if args.action == "fetch":
+            assets.fetch()
+        else:
+            for name, a in sorted(assets.ASSETS.items()):
+                state = "cached" if assets.is_fetched(name) else "missing"
+                print(f"{name:8} {state:8} {a.description}")
+        return 0
+    if args.command == "stats":
+        from curator.report import print_summary
+
+        print_summary(args.run_dir)
+        return 0
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

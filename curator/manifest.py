@@ -1,0 +1,236 @@
+"""The YAML job manifest: one file describes a whole run, validated before Spark starts.
+
+Paths to inputs are relative to the manifest's folder; `output.dir` is relative to the
+working directory. Any wrong key or value raises `ManifestError` with the field's path.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from curator.errors import ManifestError
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Source(_Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    kind: Literal["warc", "code"]
+    inputs: list[str] = Field(min_length=1)
+    domain: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class ExtractSettings(_Model):
+    extractor: Literal["trafilatura"] = "trafilatura"
+    favor_precision: bool = False
+    favor_recall: bool = False
+    include_tables: bool = True
+    include_comments: bool = False
+    max_record_bytes: int = Field(default=10_000_000, gt=0)
+    """Larger HTTP payloads are skipped (warc.too_large) instead of parsed."""
+    max_code_file_bytes: int = Field(default=1_000_000, gt=0)
+    files_per_task: int = Field(default=256, gt=0)
+    """Code files read per Spark task (a WARC file is always one task)."""
+
+
+class DedupSettings(_Model):
+    exact: bool = True
+
+
+class MixtureSettings(_Model):
+    weights: dict[str, float]
+    """Fraction of output tokens per domain (normalised to sum to 1)."""
+    budget_tokens: int | None = Field(default=None, gt=0)
+    """Total output tokens; default: as many as the scarcest domain allows at one epoch."""
+    max_epochs: float = Field(default=4.0, gt=0)
+    seed: int = 0
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        if not v:
+            raise ValueError("at least one domain weight is needed")
+        for domain, w in v.items():
+            if w < 0:
+                raise ValueError(f"weight of domain {domain!r} is {w}; weights must be >= 0")
+        if sum(v.values()) <= 0:
+            raise ValueError("weights sum to 0; at least one must be > 0")
+        return v
+
+
+class TokenizerSettings(_Model):
+    path: str = "asset:gpt2"
+    """A local directory or tokenizer.json for `transformers`, or `asset:<name>`."""
+    add_bos: bool = False
+    add_eos: bool = True
+
+
+class ShardSettings(_Model):
+    seq_lens: list[int] = Field(default=[2048], min_length=1)
+    formats: list[Literal["megatron"]] = ["megatron"]
+    tokens_per_shard: int = Field(default=100_000_000, gt=0)
+    seed: int = 0
+
+    @field_validator("seq_lens")
+    @classmethod
+    def _seq_lens(cls, v: list[int]) -> list[int]:
+        if any(n <= 0 for n in v):
+            raise ValueError("sequence lengths must be > 0")
+        if len(set(v)) != len(v):
+            raise ValueError("sequence lengths must be distinct")
+        return v
+
+
+class SparkSettings(_Model):
+    master: str = "local[*]"
+    driver_memory: str = "4g"
+    shuffle_partitions: int = Field(default=8, gt=0)
+    conf: dict[str, str] = {}
+
+
+class OutputSettings(_Model):
+    dir: str = "runs"
+    rejected_samples: int = Field(default=20, ge=0)
+    """Rejected documents kept per drop reason under rejected/, for people to read."""
+
+
+class Manifest(_Model):
+    run: str = Field(pattern=r"^[A-Za-z0-9._-]+$")
+    sources: list[Source] = Field(min_length=1)
+    extract: ExtractSettings = ExtractSettings()
+    stages: list[dict[str, Any]] = []
+    dedup: DedupSettings = DedupSettings()
+    mixture: MixtureSettings
+    tokenizer: TokenizerSettings = TokenizerSettings()
+    shards: ShardSettings = ShardSettings()
+    spark: SparkSettings = SparkSettings()
+    output: OutputSettings = OutputSettings()
+
+    # Filled by load(): where relative input paths are resolved from.
+    base_dir: str = Field(default=".", exclude=True)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "Manifest":
+        names = [s.name for s in self.sources]
+        if len(set(names)) != len(names):
+            raise ValueError(f"source names must be unique, got {names}")
+        domains = {s.domain for s in self.sources}
+        missing = sorted(domains - set(self.mixture.weights))
+        if missing:
+            raise ValueError(
+                f"mixture.weights has no weight for domain(s) {missing}; "
+                f"give every source domain a weight (0 to leave it out)"
+            )
+        extra = sorted(set(self.mixture.weights) - domains)
+        if extra:
+            raise ValueError(f"mixture.weights names domain(s) {extra} that no source feeds")
+        return self
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output.dir) / self.run
+
+    def stage_specs(self) -> list[tuple[str, dict[str, Any]]]:
+        """The stages as (name, settings) pairs, in order."""
+        return [next(iter(item.items())) for item in self.stages]
+
+
+def _loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _format_error(err: dict) -> str:
+    where = _loc(err["loc"])
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif err["type"] == "literal_error":
+        msg = f"{msg} (got {err.get('input')!r})"
+    return f"{where}: {msg}" if where else msg
+
+
+def _validate_stages(m: Manifest) -> None:
+    from stages import registry
+
+    known = registry()
+    for i, item in enumerate(m.stages):
+        if not isinstance(item, dict) or len(item) != 1:
+            raise ManifestError(f"stages[{i}]: write each stage as `- <name>: {{settings}}`")
+        name, settings = next(iter(item.items()))
+        if name not in known:
+            raise ManifestError(
+                f"stages[{i}]: unknown stage {name!r}; allowed: {', '.join(sorted(known))}"
+            )
+        try:
+            known[name].Settings.model_validate(settings or {})
+        except ValidationError as e:
+            first = e.errors()[0]
+            raise ManifestError(f"stages[{i}].{name}.{_format_error(first)}") from None
+        item[name] = settings or {}
+
+
+def expand_inputs(m: Manifest, source_index: int) -> list[str]:
+    """Absolute local paths of one source's inputs (globs expanded, sorted)."""
+    src = m.sources[source_index]
+    paths: list[str] = []
+    for j, pattern in enumerate(src.inputs):
+        full = pattern if os.path.isabs(pattern) else os.path.join(m.base_dir, pattern)
+        matches = sorted(glob.glob(full))
+        if not matches:
+            raise ManifestError(
+                f"sources[{source_index}].inputs[{j}]: no file matches {pattern!r} "
+                f"(looked for {full}; relative paths start at the manifest's folder)"
+            )
+        paths.extend(os.path.abspath(p) for p in matches)
+    return paths
+
+
+def parse(data: Any, base_dir: str = ".") -> Manifest:
+    if not isinstance(data, dict):
+        raise ManifestError("the manifest must be a YAML mapping at the top level")
+    try:
+        m = Manifest.model_validate(data)
+    except ValidationError as e:
+        raise ManifestError(_format_error(e.errors()[0])) from None
+    m.base_dir = os.path.abspath(base_dir)
+    _validate_stages(m)
+    seen: dict[str, str] = {}
+    for i, src in enumerate(m.sources):
+        for p in expand_inputs(m, i):
+            if p in seen:
+                raise ManifestError(f"sources[{i}]: input {p} is also read by source {seen[p]!r}")
+            seen[p] = src.name
+    return m
+
+
+def load(path: str | os.PathLike) -> Manifest:
+    """Read and validate a manifest file; every problem is a one-line ManifestError."""
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"manifest not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ManifestError(f"{path}{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    try:
+        return parse(data, base_dir=str(path.parent))
+    except ManifestError as e:
+        raise ManifestError(f"{path}: {e}") from None
+
+
+def dump_resolved(m: Manifest) -> str:
+    """The manifest with every default filled in, as written to manifest.lock.yaml."""
+    return yaml.safe_dump(m.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,308 @@
+"""The whole run: extract -> annotate -> dedup -> tokenize -> mix -> shards, then the report.
+
+Each phase reads the kept rows of the one before, writes all rows that entered it (kept or
+with a drop reason) under the run directory through the phase runner, and is checked by
+the accounting rule. Fingerprints chain, so a change upstream re-runs everything after it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable
+
+import pyarrow as pa
+
+import curator
+from curator import stats as ledger
+from curator.assets import resolve
+from curator.errors import AccountingError
+from curator.manifest import Manifest, dump_resolved, expand_inputs
+from curator.phases import PhaseResult, PhaseRunner, fingerprint, write_atomic
+from curator.schema import DOC_SCHEMA, conform, spark_schema
+
+PHASES = ("extract", "annotate", "dedup", "tokenize", "mix", "shards")
+OUTPUT_DIRS = {
+    "extract": "extracted", "annotate": "annotated", "dedup": "deduped",
+    "tokenize": "tokenized", "mix": "mixed", "shards": "shards",
+}
+
+
+# -- per-partition functions (run on the Python workers) ---------------------------------
+
+def _extract_tasks(batches, settings):
+    from stages.code_source import read_code
+    from stages.warc_source import read_warc
+
+    for batch in batches:
+        for task in batch.to_pylist():
+            if task["kind"] == "warc":
+                rows = read_warc(task["payload"], task["source"], task["domain"], settings)
+            else:
+                rows = read_code(json.loads(task["payload"]), task["source"], task["domain"], settings)
+            chunk = []
+            for row in rows:
+                chunk.append(row)
+                if len(chunk) == 500:
+                    yield pa.RecordBatch.from_pylist(chunk, schema=DOC_SCHEMA)
+                    chunk = []
+            if chunk:
+                yield pa.RecordBatch.from_pylist(chunk, schema=DOC_SCHEMA)
+
+
+_STAGES: dict[str, list] = {}
+
+
+def _annotate_batches(batches, specs: list, in_schema: pa.Schema):
+    from stages import registry
+
+    key = json.dumps(specs, sort_keys=True)
+    if key not in _STAGES:  # one set of stage objects (and models) per Python worker
+        known = registry()
+        _STAGES[key] = [known[name](settings) for name, settings in specs]
+    stages = _STAGES[key]
+    for batch in batches:
+        batch = conform(batch, in_schema)
+        for stage in stages:
+            batch = stage.apply(batch)
+        yield batch
+
+
+# -- the run -------------------------------------------------------------------------------
+
+class Pipeline:
+    def __init__(self, manifest: Manifest, spark=None, log: Callable[[str], None] = print):
+        self.m = manifest
+        self.log = log
+        self.run_dir = manifest.run_dir
+        self.runner = PhaseRunner(self.run_dir, log)
+        self._spark = spark
+        self.results: dict[str, PhaseResult] = {}
+
+    @property
+    def spark(self):
+        if self._spark is None:
+            from curator.spark import get_spark
+
+            self._spark = get_spark(self.m.spark, app_name=f"curator:{self.m.run}")
+        return self._spark
+
+    def run(self, until: str | None = None) -> dict[str, PhaseResult]:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.run_dir / "manifest.lock.yaml", dump_resolved(self.m))
+        tok_info = self._tokenizer_info()
+        previous = fingerprint({"inputs": self._input_state(), "sources": [s.model_dump() for s in self.m.sources]})
+        settings = {
+            "extract": self.m.extract.model_dump(),
+            "annotate": self.m.stage_specs(),
+            "dedup": self.m.dedup.model_dump(),
+            "tokenize": {**self.m.tokenizer.model_dump(), "tokenizer_sha256": tok_info["sha256"]},
+            "mix": self.m.mixture.model_dump(),
+            "shards": self.m.shards.model_dump(),
+        }
+        for phase in PHASES:
+            fp = fingerprint({"phase": phase, "code": curator.__version__, "after": previous, "settings": settings[phase]})
+            build = partial(getattr(self, f"_{phase}"), tok_info=tok_info)
+            self.results[phase] = self.runner.run(OUTPUT_DIRS[phase], fp, build)
+            previous = fp
+            if phase == until:
+                break
+        from curator.report import write_report
+
+        write_report(self.run_dir)
+        return self.results
+
+    # -- inputs ----------------------------------------------------------------------------
+    def _input_state(self) -> list:
+        """Path, size and mtime of every input file: a changed input re-runs the pipeline."""
+        state = []
+        for i in range(len(self.m.sources)):
+            for p in expand_inputs(self.m, i):
+                for root, _, files in os.walk(p) if os.path.isdir(p) else [(os.path.dirname(p), [], [os.path.basename(p)])]:
+                    for f in sorted(files):
+                        st = os.stat(os.path.join(root, f), follow_symlinks=False)
+                        state.append((os.path.join(root, f), st.st_size, st.st_mtime_ns))
+        return sorted(state)
+
+    def _tokenizer_info(self) -> dict:
+        from stages.tokenize import tokenizer_info
+
+        t = self.m.tokenizer
+        return tokenizer_info(resolve(t.path), t.add_bos, t.add_eos)
+
+    def _read_kept(self, phase: str):
+        from pyspark.sql import functions as F
+
+        path = str(self.results[phase].path)
+        return self.spark.read.parquet(path).where(F.col("drop_reason").isNull())
+
+    def _kept_in(self, phase: str) -> dict[str, int]:
+        return ledger.kept_by_domain(self.results[phase].stats)
+
+    def _finish(self, df, out: Path, phase: str, docs_in: dict[str, int] | None) -> dict[str, Any]:
+        df.write.parquet(str(out))
+        written = self.spark.read.parquet(str(out))
+        stats = ledger.funnel(written, docs_in, phase)
+        self._write_rejected(written, phase)
+        return {"phase": phase, **stats}
+
+    def _write_rejected(self, df, phase: str) -> None:
+        """A few dropped documents per reason, for people to read (rejected/<reason>.jsonl)."""
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        n = self.m.output.rejected_samples
+        if n == 0:
+            return
+        w = Window.partitionBy("drop_reason").orderBy("id")
+        cols = [c for c in df.columns if c not in ("input_ids", "meta")]
+        rows = (
+            df.where(F.col("drop_reason").isNotNull())
+            .withColumn("_n", F.row_number().over(w))
+            .where(F.col("_n") <= n)
+            .select(*cols, "meta")
+            .collect()
+        )
+        by_reason: dict[str, list[str]] = {}
+        for r in sorted(rows, key=lambda r: (r["drop_reason"], r["id"])):
+            d = r.asDict()
+            d["text"] = (d["text"] or "")[:5000]
+            by_reason.setdefault(d["drop_reason"], []).append(json.dumps(d, ensure_ascii=False, default=str))
+        for reason, lines in by_reason.items():
+            write_atomic(self.run_dir / "rejected" / f"{reason}.jsonl", "\n".join(lines) + "\n")
+
+    # -- phases ----------------------------------------------------------------------------
+    def _extract(self, out: Path, tok_info) -> dict[str, Any]:
+        from stages.code_source import list_code_files
+
+        tasks = []
+        for i, src in enumerate(self.m.sources):
+            for path in expand_inputs(self.m, i):
+                if src.kind == "warc":
+                    tasks.append((src.name, src.domain, "warc", path))
+                else:
+                    files = list_code_files(path)
+                    step = self.m.extract.files_per_task
+                    for k in range(0, len(files), step):
+                        tasks.append((src.name, src.domain, "code", json.dumps(files[k:k + step])))
+        schema = "source string, domain string, kind string, payload string"
+        rdd = self.spark.sparkContext.parallelize(tasks, numSlices=max(1, len(tasks)))
+        tasks_df = self.spark.createDataFrame(rdd, schema=schema)
+        fn = partial(_extract_tasks, settings=self.m.extract)
+        df = tasks_df.mapInArrow(fn, spark_schema(DOC_SCHEMA))
+        stats = self._finish(df, out, "extract", None)
+        stats["input_tasks"] = len(tasks)
+        return stats
+
+    def _annotate(self, out: Path, tok_info) -> dict[str, Any]:
+        from stages import registry
+
+        specs = self.m.stage_specs()
+        schema = DOC_SCHEMA
+        known = registry()
+        for name, _ in specs:
+            schema = known[name].output_schema(schema)
+        fn = partial(_annotate_batches, specs=specs, in_schema=DOC_SCHEMA)
+        df = self._read_kept("extract").mapInArrow(fn, spark_schema(schema))
+        return self._finish(df, out, "annotate", self._kept_in("extract"))
+
+    def _dedup(self, out: Path, tok_info) -> dict[str, Any]:
+        from stages.dedup_exact import dedup_exact
+
+        df = self._read_kept("annotate")
+        if self.m.dedup.exact:
+            df = dedup_exact(df, self._arrow_schema("annotate"))
+        stats = self._finish(df, out, "dedup", self._kept_in("annotate"))
+        if self.m.dedup.exact:
+            from pyspark.sql import functions as F
+
+            sizes = (
+                self.spark.read.parquet(str(out)).where(F.col("drop_reason").isNull())
+                .groupBy("dup_cluster_size").count().collect()
+            )
+            stats["exact_cluster_sizes"] = {str(r[0]): r[1] for r in sorted(sizes)}
+        return stats
+
+    def _tokenize(self, out: Path, tok_info) -> dict[str, Any]:
+        from stages.tokenize import tokenize
+
+        df, _ = tokenize(self._read_kept("dedup"), self._arrow_schema("dedup"), tok_info)
+        stats = self._finish(df, out, "tokenize", self._kept_in("dedup"))
+        stats["tokenizer"] = tok_info
+        return stats
+
+    def _mix(self, out: Path, tok_info) -> dict[str, Any]:
+        from pyspark.sql import functions as F
+
+        from stages.mix import apply_mixture, plan, plan_table
+
+        tok_stats = self.results["tokenize"].stats["domains"]
+        available = {d: s.get("tokens_kept", 0) for d, s in tok_stats.items()}
+        plans = plan(available, self.m.mixture)
+        df = apply_mixture(self._read_kept("tokenize"), plans, self.m.mixture.seed)
+        stats = self._finish(df, out, "mix", self._kept_in("tokenize"))
+        realised = (
+            self.spark.read.parquet(str(out)).where(F.col("drop_reason").isNull())
+            .groupBy("domain")
+            .agg(F.sum(F.col("n_tokens") * F.col("repeats")).alias("tokens"), F.sum("repeats").alias("docs"))
+            .collect()
+        )
+        stats["plan"] = plan_table(plans)
+        stats["realised"] = {r["domain"]: {"tokens": r["tokens"], "documents": r["docs"]} for r in sorted(realised)}
+        stats["tokens_out"] = sum(r["tokens"] for r in realised)
+        stats["documents_out"] = sum(r["docs"] for r in realised)
+        return stats
+
+    def _shards(self, out: Path, tok_info) -> dict[str, Any]:
+        from stages.mix import shard_count
+        from stages.shards import write_shards
+
+        mix = self.results["mix"].stats
+        cfg = self.m.shards
+        n_shards = shard_count(mix["tokens_out"], cfg.tokens_per_shard)
+        out.mkdir(parents=True, exist_ok=True)
+        df = self._read_kept("mix")
+        files = write_shards(df, str(out), cfg.seq_lens, tok_info["vocab_size"], n_shards, cfg.seed)
+        manifest = {
+            "format": "megatron",
+            "tokenizer": {k: tok_info[k] for k in ("name", "class", "sha256", "vocab_size", "eos_id", "bos_id")},
+            "seed": cfg.seed,
+            "seq_lens": {},
+        }
+        for n in cfg.seq_lens:
+            rows = [dict(r) for r in files if r["seq_len"] == n]
+            for r in rows:
+                r["path"] = f"{n}/{r.pop('bin')}"
+                r["idx"] = f"{n}/{r['idx']}"
+                r.pop("seq_len")
+            tokens = sum(r["tokens"] for r in rows)
+            docs = sum(r["documents"] for r in rows)
+            if tokens != mix["tokens_out"] or docs != mix["documents_out"]:
+                raise AccountingError(
+                    f"phase shards: seq_len {n} holds {tokens} tokens of {docs} documents, "
+                    f"but the mixture kept {mix['tokens_out']} tokens of {mix['documents_out']} documents"
+                )
+            manifest["seq_lens"][str(n)] = {
+                "seq_len": n,
+                "shards": rows,
+                "tokens": tokens,
+                "documents": docs,
+                "sequences": sum(r["sequences"] for r in rows),
+            }
+        write_atomic(out / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+        return {
+            "phase": "shards",
+            "shards": n_shards,
+            "seq_lens": {k: {x: v[x] for x in ("tokens", "documents", "sequences")} for k, v in manifest["seq_lens"].items()},
+        }
+
+    def _arrow_schema(self, phase: str) -> pa.Schema:
+        import pyarrow.parquet as pq
+
+        path = self.results[phase].path
+        first = sorted(path.glob("part-*.parquet"))
+        if not first:
+            raise AccountingError(f"phase {phase} wrote no parquet files under {path}")
+        return pq.read_schema(first[0])

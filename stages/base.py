@@ -1,0 +1,111 @@
+"""What a per-document stage is: settings, score columns, and a rule that marks rejects.
+
+The split follows NeMo Curator's `score_document` / `keep_document`: scores are kept as
+columns so that a threshold can change and be re-applied without re-running a model, and
+the rule that rejects a document is named in `drop_reason` as "<stage>.<rule>"
+(datatrove's `(False, "reason")`). Stages never delete rows; rows already dropped by an
+earlier stage, and rows of domains the stage is not configured for, pass through untouched
+(their score columns stay null).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict
+
+
+class StageSettings(BaseModel):
+    """Settings every stage accepts; a stage adds its own fields (unknown keys are rejected)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    domains: list[str] | None = None
+    """Mixture domains this stage applies to; None means all."""
+
+
+class Stage:
+    """A per-document step run inside `mapInArrow` (and in plain tests without Spark)."""
+
+    name: ClassVar[str]
+    Settings: ClassVar[type[StageSettings]] = StageSettings
+    columns: ClassVar[dict[str, pa.DataType]] = {}
+
+    def __init__(self, settings: StageSettings | Mapping[str, Any] | None = None):
+        if not isinstance(settings, StageSettings):
+            settings = self.Settings.model_validate(dict(settings or {}))
+        self.settings = settings
+
+    # -- to implement -------------------------------------------------------------------
+    def score_batch(self, docs: pa.Table) -> dict[str, Sequence]:
+        """Score columns (one value per row of `docs`, None where not scored)."""
+        return {}
+
+    def keep_batch(self, docs: pa.Table, scores: Mapping[str, Sequence]) -> list[str | None]:
+        """Per row: None to keep, or the name of the first rule that rejects it."""
+        raise NotImplementedError
+
+    # -- the runner's entry point ---------------------------------------------------------
+    def applies_to(self, batch: pa.RecordBatch) -> pa.Array:
+        mask = pc.is_null(batch.column("drop_reason"))
+        if self.settings.domains is not None:
+            in_domains = pc.is_in(batch.column("domain"), value_set=pa.array(self.settings.domains))
+            mask = pc.and_(mask, in_domains)
+        return mask
+
+    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """The batch with this stage's score columns filled and its rejects marked.
+
+        A score named like an existing column (e.g. `lang`) is written into it; the others
+        are the stage's own `columns`, appended.
+        """
+        mask = self.applies_to(batch).to_pylist()
+        rows = [i for i, m in enumerate(mask) if m]
+        docs = pa.Table.from_batches([batch]).take(pa.array(rows, pa.int64()))
+        scores = self.score_batch(docs) if rows else {}
+        rules = self.keep_batch(docs, scores) if rows else []
+
+        schema = self.output_schema(batch.schema)
+        columns = {n: batch.column(n) for n in batch.schema.names}
+        for name in list(scores) + [n for n in self.columns if n not in scores]:
+            existing = name in columns
+            full = columns[name].to_pylist() if existing else [None] * batch.num_rows
+            for i, v in zip(rows, scores.get(name, ())):
+                full[i] = v
+            columns[name] = pa.array(full, type=schema.field(name).type)
+
+        reasons = batch.column("drop_reason").to_pylist()
+        for i, rule in zip(rows, rules):
+            if rule is not None:
+                reasons[i] = f"{self.name}.{rule}"
+        columns["drop_reason"] = pa.array(reasons, pa.string())
+        return pa.RecordBatch.from_pydict(columns, schema=schema)
+
+    @classmethod
+    def output_schema(cls, schema: pa.Schema) -> pa.Schema:
+        from curator.schema import with_columns
+
+        return with_columns(schema, cls.columns)
+
+
+class DocumentFilter(Stage):
+    """A stage written one document at a time: `score_document` then `keep_document`."""
+
+    def score_document(self, doc: Mapping[str, Any]) -> Mapping[str, Any]:
+        raise NotImplementedError
+
+    def keep_document(self, scores: Mapping[str, Any]) -> str | None:
+        raise NotImplementedError
+
+    def score_batch(self, docs: pa.Table) -> dict[str, list]:
+        per_doc = [self.score_document(d) for d in docs.to_pylist()]
+        return {name: [s.get(name) for s in per_doc] for name in self.columns}
+
+    def keep_batch(self, docs: pa.Table, scores: Mapping[str, Sequence]) -> list[str | None]:
+        names = list(scores)
+        return [
+            self.keep_document({n: scores[n][i] for n in names}) for i in range(docs.num_rows)
+        ]
