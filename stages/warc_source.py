@@ -3,11 +3,13 @@
 Every record leaves a row: HTML `response` records with a 2xx status become documents
 (text by trafilatura); all other records are kept as rows with a `warc.*` drop reason, so
 the extract funnel counts them; a file that cannot be read further leaves a `warc.corrupt`
-row naming where it stopped.
+row naming where it stopped, and a record cut short by the end of the file is
+`warc.truncated` (its text would be partial).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -66,9 +68,7 @@ def extract_html(html: str | bytes, settings) -> str | None:
 def read_warc(path: str, source: str, domain: str, settings) -> Iterator[dict[str, Any]]:
     from warcio.archiveiterator import ArchiveIterator
 
-    file_meta = {"warc_file": path}
-    n = 0
-    offset = 0
+    n, offset, end = 0, 0, 0
     try:
         with open(path, "rb") as f:
             it = ArchiveIterator(f)
@@ -76,13 +76,23 @@ def read_warc(path: str, source: str, domain: str, settings) -> Iterator[dict[st
                 n += 1
                 row = _record_row(record, path, source, domain, settings)
                 offset = it.get_record_offset()  # reads the record to its end: only after parsing
+                end = offset + it.get_record_length()
                 row["meta"]["warc_offset"] = str(offset)
                 row["id"] = row["id"] or f"{path}@{offset}"
+                missing = getattr(record.raw_stream, "limit", 0)  # bytes the file did not have
+                if missing > 0:
+                    row.update(text="", drop_reason="warc.truncated")
+                    row["meta"]["missing_bytes"] = str(missing)
                 yield row
+            f.seek(end)
+            rest = f.read(1 << 16)
+        if rest.strip(b"\r\n\t \0"):  # bytes warcio stopped at silently (a cut gzip member)
+            raise ValueError(f"{os.path.getsize(path) - end} unreadable bytes after the last record")
     except Exception as e:  # a broken file must not kill the job: count it, keep what was read
         yield _row(
-            f"{path}#corrupt@{offset}:{n}", source, domain, None, "",
-            {**file_meta, "error": f"{type(e).__name__}: {e}"[:500]}, "warc.corrupt",
+            f"{path}#corrupt@{end}:{n}", source, domain, None, "",
+            {"warc_file": path, "warc_offset": str(end), "error": f"{type(e).__name__}: {e}"[:500]},
+            "warc.corrupt",
         )
 
 
