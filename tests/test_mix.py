@@ -23,7 +23,7 @@ def test_weights_are_normalised_and_budget_respected():
 def test_upsampling_within_cap_and_refused_beyond():
     ok = plan({"web": 1000, "code": 100}, MixtureSettings(weights={"web": 0.5, "code": 0.5}, budget_tokens=600, max_epochs=3))
     assert ok["code"].rate == pytest.approx(3.0)
-    with pytest.raises(ManifestError, match=r"domain 'code' needs 4.00 epochs .* max_epochs is 3.0"):
+    with pytest.raises(ManifestError, match=r"domain 'code' needs 4.00 epochs .*max_epochs is 3.0"):
         plan({"web": 1000, "code": 100}, MixtureSettings(weights={"web": 0.5, "code": 0.5}, budget_tokens=800, max_epochs=3))
 
 
