@@ -74,7 +74,8 @@ def _tokenize_batches(batches, path: str, bos: int | None, eos: int | None, sche
     for batch in batches:
         batch = conform(batch, in_schema)
         texts = batch.column("text").to_pylist()
-        ids = tok(texts, add_special_tokens=False)["input_ids"] if texts else []
+        # split_special_tokens: a page that contains the text "<|endoftext|>" must not forge an EOS.
+        ids = tok(texts, add_special_tokens=False, split_special_tokens=True)["input_ids"] if texts else []
         ids = [([bos] if bos is not None else []) + x + ([eos] if eos is not None else []) for x in ids]
         empty = [len(t.strip()) == 0 for t in texts]
         reasons = [
