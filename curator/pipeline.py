@@ -117,13 +117,15 @@ class Pipeline:
     # -- inputs ----------------------------------------------------------------------------
     def _input_state(self) -> list:
         """Path, size and mtime of every input file: a changed input re-runs the pipeline."""
+        from stages.code_source import list_code_files
+
         state = []
-        for i in range(len(self.m.sources)):
+        for i, src in enumerate(self.m.sources):
             for p in expand_inputs(self.m, i):
-                for root, _, files in os.walk(p) if os.path.isdir(p) else [(os.path.dirname(p), [], [os.path.basename(p)])]:
-                    for f in sorted(files):
-                        st = os.stat(os.path.join(root, f), follow_symlinks=False)
-                        state.append((os.path.join(root, f), st.st_size, st.st_mtime_ns))
+                files = [f for _, _, f in list_code_files(p)] if src.kind == "code" else [p]
+                for f in files:
+                    st = os.stat(f, follow_symlinks=False)
+                    state.append((f, st.st_size, st.st_mtime_ns))
         return sorted(state)
 
     def _tokenizer_info(self) -> dict:

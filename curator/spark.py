@@ -72,6 +72,8 @@ def get_spark(settings=None, app_name: str = "curator"):
         b = b.master(settings.master).config("spark.driver.memory", settings.driver_memory)
         b = b.config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
         b = b.config("spark.executorEnv.PYSPARK_PYTHON", os.environ["PYSPARK_PYTHON"])
+        log_conf = os.path.join(os.path.dirname(__file__), "conf", "log4j2.properties")
+        b = b.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log_conf}")
     conf = {
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
