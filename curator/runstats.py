@@ -202,6 +202,17 @@ def score_columns(schema: pa.Schema) -> list[str]:
     return out
 
 
+def axis_range(lo: float, hi: float, limits: list[float]) -> tuple[float, float]:
+    """The data's range widened to show its thresholds, unless a threshold is so far out
+    (e.g. Gopher's 100,000-word maximum) that the data would shrink to a sliver."""
+    for t in sorted(limits, key=lambda t: max(lo - t, t - hi)):
+        new_lo, new_hi = min(lo, t), max(hi, t)
+        span = hi - lo
+        if (span > 0 and new_hi - new_lo <= 4 * span) or (span == 0 and abs(t - lo) <= max(abs(lo), 1.0)):
+            lo, hi = new_lo, new_hi
+    return lo, hi
+
+
 def _edges(lo: float, hi: float, integer: bool) -> np.ndarray:
     if integer and hi - lo + 1 <= BINS:
         return np.arange(lo - 0.5, hi + 1.5, 1.0)
@@ -238,6 +249,8 @@ def score_histograms(run_dir: str | Path) -> list[dict[str, Any]]:
                 if v.size:
                     lo[c], hi[c] = min(lo[c], v.min()), max(hi[c], v.max())
         cols = [c for c in cols if np.isfinite(lo[c])]
+        for c in cols:
+            lo[c], hi[c] = axis_range(lo[c], hi[c], [t[1] for t in limits.get(c, [])])
         edges = {c: _edges(lo[c], hi[c], pa.types.is_integer(dataset.schema.field(c).type)) for c in cols}
         kept = {c: np.zeros(len(edges[c]) - 1, np.int64) for c in cols}
         dropped = {c: np.zeros(len(edges[c]) - 1, np.int64) for c in cols}
