@@ -30,8 +30,23 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _settings(run_dir: Path) -> dict[str, Any]:
+    """The run's resolved manifest, flattened, with each stage's defaults filled in (the lock
+    file keeps stage settings as written), so a threshold left at its default still compares."""
+    from stages import registry
+
     lock = run_dir / "manifest.lock.yaml"
-    return flatten(yaml.safe_load(lock.read_text()) or {}) if lock.is_file() else {}
+    if not lock.is_file():
+        return {}
+    data = yaml.safe_load(lock.read_text()) or {}
+    known = registry()
+    stages = []
+    for item in data.get("stages") or []:
+        name, settings = next(iter(item.items()))
+        if name in known:
+            settings = known[name].Settings.model_validate(settings or {}).model_dump(mode="json")
+        stages.append({name: settings})
+    data["stages"] = stages
+    return flatten(data)
 
 
 def _change(a: int | None, b: int | None) -> dict[str, Any]:
