@@ -31,6 +31,8 @@ NOT_SCORES = {"n_tokens", "repeats", "dup_cluster_size"}
 NOT_SCORE_SUFFIXES = ("_id", "_ids", "_hash", "_cluster_size", "_seed")
 NO_LANG = "-"
 BINS = 40
+STREAM = {"batch_size": 65_536, "batch_readahead": 2, "fragment_readahead": 1}
+"""Read a phase a few batches at a time: memory stays flat however big the run is."""
 
 
 def check_run_dir(run_dir: str | Path) -> Path:
@@ -133,7 +135,7 @@ def drop_reasons(run_dir: str | Path) -> list[dict[str, Any]]:
         if dataset is None:
             continue
         cols = [c for c in ("domain", "lang", "drop_reason") if c in dataset.schema.names]
-        for batch in dataset.to_batches(columns=cols, filter=pc.field("drop_reason").is_valid()):
+        for batch in dataset.to_batches(columns=cols, filter=pc.field("drop_reason").is_valid(), **STREAM):
             if not batch.num_rows:
                 continue
             t = pa.Table.from_batches([batch])
@@ -155,10 +157,10 @@ def languages(run_dir: str | Path) -> list[dict[str, Any]]:
         return []
     kept: Counter = Counter()
     dropped: Counter = Counter()
-    for batch in dataset.to_batches(columns=["lang", "drop_reason"]):
-        langs = batch.column("lang").to_pylist()
-        for lang, reason in zip(langs, batch.column("drop_reason").to_pylist()):
-            (kept if reason is None else dropped)[lang or NO_LANG] += 1
+    for batch in dataset.to_batches(columns=["lang", "drop_reason"], **STREAM):
+        t = pa.table({"lang": batch.column("lang"), "kept": pc.is_null(batch.column("drop_reason"))})
+        for r in t.group_by(["lang", "kept"]).aggregate([([], "count_all")]).to_pylist():
+            (kept if r["kept"] else dropped)[r["lang"] or NO_LANG] += r["count_all"]
     every = set(kept) | set(dropped)
     return [
         {"lang": lang, "kept": kept[lang], "dropped": dropped[lang]}
@@ -241,7 +243,7 @@ def score_histograms(run_dir: str | Path) -> list[dict[str, Any]]:
         lo = {c: np.inf for c in cols}
         hi = {c: -np.inf for c in cols}
         nulls = Counter()
-        for batch in dataset.to_batches(columns=cols):
+        for batch in dataset.to_batches(columns=cols, **STREAM):
             for c in cols:
                 v = batch.column(c).to_numpy(zero_copy_only=False).astype(float)
                 v = v[np.isfinite(v)]
@@ -255,7 +257,7 @@ def score_histograms(run_dir: str | Path) -> list[dict[str, Any]]:
         kept = {c: np.zeros(len(edges[c]) - 1, np.int64) for c in cols}
         dropped = {c: np.zeros(len(edges[c]) - 1, np.int64) for c in cols}
         if cols:
-            for batch in dataset.to_batches(columns=cols + ["drop_reason"]):
+            for batch in dataset.to_batches(columns=cols + ["drop_reason"], **STREAM):
                 is_kept = batch.column("drop_reason").is_null().to_numpy(zero_copy_only=False)
                 for c in cols:
                     v = batch.column(c).to_numpy(zero_copy_only=False).astype(float)
