@@ -109,8 +109,9 @@ class Pipeline:
             fp = fingerprint({"phase": phase, "code": curator.__version__, "after": previous, "settings": settings[phase]})
             build = partial(getattr(self, f"_{phase}"), tok_info=tok_info)
             docs_in = self.results[PHASES[PHASES.index(phase) - 1]].stats.get("kept") if self.results else None
-            with self.progress.phase(phase, docs_in):
+            with self.progress.phase(phase, docs_in) as shown:
                 self.results[phase] = self.runner.run(OUTPUT_DIRS[phase], fp, build)
+                shown.docs = self.results[phase].stats.get("docs_in", docs_in)
             previous = fp
             if phase == until:
                 break

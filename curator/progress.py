@@ -1,10 +1,13 @@
 """Progress of a running phase: Spark tasks done of total, documents per second and an ETA.
 
 A thread polls Spark's status tracker (no listener jars, nothing in the tasks) for the jobs
-started since the phase began. Documents per second is estimated from the documents the
-phase takes in (what the phase before it kept) times the fraction of tasks done; the
-extract phase does not know its document count in advance, so it shows tasks only.
-Shown with `rich` on a terminal; quiet when the output is not a TTY or `CI` is set.
+started since the phase began. A phase runs a few jobs one after another (write, read back
+for the ledger, rejected samples), so the total grows as they start and the ETA is for the
+jobs known so far. Documents per second is estimated from the documents the phase takes in
+(what the phase before it kept) times the fraction of tasks done; the extract phase does not
+know its count in advance, so it shows tasks only until it ends. The line left when a phase
+ends has its real documents per second. Shown with `rich` on a terminal; quiet when the
+output is not a TTY or `CI` is set.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 
@@ -115,9 +119,11 @@ class Progress:
         self.last: Snapshot | None = None
 
     @contextmanager
-    def phase(self, name: str, docs_in: int | None = None) -> Iterator[None]:
+    def phase(self, name: str, docs_in: int | None = None) -> Iterator[SimpleNamespace]:
+        """Yields a handle: set `.docs` to the documents the phase read once it knows them."""
+        handle = SimpleNamespace(docs=docs_in)
         if not self.enabled:
-            yield
+            yield handle
             return
         from rich.console import Console
         from rich.live import Live
@@ -138,13 +144,13 @@ class Progress:
                     try:
                         self.last = snap()
                         live.update(Text(self.last.line()))
-                    except Exception:  # Spark stopping under us: progress is best effort
-                        return
+                    except Exception:  # Spark starting or stopping under us: best effort, try again
+                        continue
 
             thread = threading.Thread(target=poll, name=f"curator-progress-{name}", daemon=True)
             thread.start()
             try:
-                yield
+                yield handle
             finally:
                 stop.set()
                 thread.join(timeout=5)
@@ -154,5 +160,6 @@ class Progress:
             return
         if not self.last.tasks_total:  # a phase that was skipped or ran no Spark job
             return
-        rate = f", {self.last.docs_per_s:,.0f} docs/s" if self.last.docs_per_s is not None else ""
+        docs, secs = handle.docs, self.last.elapsed_s
+        rate = f", {docs:,} docs, {docs / secs:,.0f} docs/s" if docs is not None and secs > 0 else ""
         console.print(Text(f"[{name}] {self.last.tasks_done} tasks in {format_seconds(self.last.elapsed_s)}{rate}"))

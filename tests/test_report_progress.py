@@ -4,6 +4,7 @@ docs/s and ETA from them, shown on a terminal and silent in CI or when piped."""
 from __future__ import annotations
 
 import io
+import re
 import time
 from types import SimpleNamespace
 
@@ -73,10 +74,11 @@ def test_live_line_on_a_terminal(spark, monkeypatch):
     out = Tty()
     p = Progress(stream=out, interval_s=0.02)
     assert p.enabled
-    with p.phase("annotate", docs_in=400):
+    with p.phase("extract") as shown:
         spark.sparkContext.parallelize(range(4), 4).map(lambda x: time.sleep(0.3) or x).count()
         time.sleep(0.2)
+        shown.docs = 400  # known once the phase has read its input
     text = out.getvalue()
-    assert "[annotate] tasks" in text  # the live line was drawn while the job ran
-    assert "[annotate] 4 tasks in 0:0" in text and "docs/s" in text  # the line left when it finished
+    assert "[extract] tasks" in text  # the live line was drawn while the job ran
+    assert re.search(r"\[extract\] 4 tasks in 0:0\d, 400 docs, \d+ docs/s", text)  # the line it leaves
     assert p.last.tasks_done == p.last.tasks_total == 4
