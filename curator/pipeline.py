@@ -150,7 +150,9 @@ class Pipeline:
         return ledger.kept_by_domain(self.results[phase].stats)
 
     def _finish(self, df, out: Path, phase: str, docs_in: dict[str, int] | None) -> dict[str, Any]:
-        df.write.parquet(str(out))
+        from curator import faults
+
+        faults.inject(df, phase).write.parquet(str(out))
         written = self.spark.read.parquet(str(out))
         stats = ledger.funnel(written, docs_in, phase)
         self._write_rejected(written, phase)
