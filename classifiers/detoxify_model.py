@@ -156,6 +156,8 @@ _NEUTRAL = (
     "the train to the river town was on time", "we like the garden in may", "thanks for the good water",
     "the people there have a long day", "please write the number first", "he said it was a nice day",
     "they come down to the river", "this is what we use each day", "she had two more than them",
+    "broad beans sown in late autumn flower early", "the night train leaves the capital before ten",
+    "most allotment holders learn that courgettes produce far more than one household can eat",
 )
 _INSULTS = ("you stupid idiot", "what an idiot you are", "stupid people like you", "you are bad and stupid")
 _THREATS = ("i will kill you", "we will kill them all", "i hate you and will kill you")
@@ -163,26 +165,34 @@ _HATE = ("i hate people like them", "all of them are idiot people", "hate them a
 
 
 def _teach(model, tok, steps: int, seed: int) -> None:
-    """A few hundred CPU steps on sentences written here, so the tiny model's scores rise with
-    insults and threats (a sanity signal for tests and the demo, not a real classifier)."""
+    """A few hundred CPU steps on sentences written here, so that the tiny model's scores rise
+    with insults and threats: a sanity signal for tests and the demo, not a real classifier.
+    Toxic examples are neutral sentences with an insult or threat spliced in at a random
+    place, so the model has to find the words rather than tell two sets of sentences apart."""
     import random
 
     import torch
 
     rng = random.Random(seed)
     # labels in ORIGINAL_CLASSES order: toxic, severe_toxic, obscene, threat, insult, identity_hate
-    data = [(t, [0, 0, 0, 0, 0, 0]) for t in _NEUTRAL]
-    data += [(t, [1, 0, 0, 0, 1, 0]) for t in _INSULTS]
-    data += [(t, [1, 1, 0, 1, 0, 0]) for t in _THREATS]
-    data += [(t, [1, 0, 0, 0, 0, 1]) for t in _HATE]
+    kinds = [(_INSULTS, [1, 0, 0, 0, 1, 0]), (_THREATS, [1, 1, 0, 1, 0, 0]), (_HATE, [1, 0, 0, 0, 0, 1])]
+
+    def example():
+        words = " ".join(rng.sample(_NEUTRAL, rng.randint(1, 3))).split()
+        if rng.random() < 0.5:
+            return " ".join(words), [0.0] * 6
+        phrases, label = rng.choice(kinds)
+        at = rng.randint(0, len(words))
+        return " ".join(words[:at] + rng.choice(phrases).split() + words[at:]), [float(x) for x in label]
+
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one thread: the same weights on every machine run
+    torch.set_num_threads(1)  # one thread: the same weights on every run
     try:
-        opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+        opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
         loss_fn = torch.nn.BCEWithLogitsLoss()
         model.train()
         for _ in range(steps):
-            batch = rng.sample(data, 8)
+            batch = [example() for _ in range(16)]
             enc = tok([t for t, _ in batch], return_tensors="pt", padding=True, truncation=True)
             target = torch.tensor([y for _, y in batch], dtype=torch.float32)
             loss = loss_fn(model(**enc).logits, target)
@@ -194,7 +204,7 @@ def _teach(model, tok, steps: int, seed: int) -> None:
         torch.set_num_threads(threads)
 
 
-def build_tiny_checkpoint(folder: str | os.PathLike, seed: int = 0, steps: int = 150) -> Path:
+def build_tiny_checkpoint(folder: str | os.PathLike, seed: int = 0, steps: int = 300) -> Path:
     """Write `checkpoint.ckpt` (Detoxify's format) and `hf/` (BERT config + tokenizer) into
     `folder`; deterministic for a seed. Returns the checkpoint path."""
     import torch
@@ -205,7 +215,10 @@ def build_tiny_checkpoint(folder: str | os.PathLike, seed: int = 0, steps: int =
     hf.mkdir(parents=True, exist_ok=True)
     vocab = _vocab()
     (hf / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tok = BertTokenizer(vocab_file=str(hf / "vocab.txt"), do_lower_case=True, model_max_length=128)
+    # transformers 5 takes vocab= (a vocab_file= argument is silently ignored)
+    tok = BertTokenizer(vocab={t: i for i, t in enumerate(vocab)}, do_lower_case=True, model_max_length=128)
+    if tok.tokenize("the garden") != ["the", "garden"] or len(tok) != len(vocab):
+        raise EnvironmentProblem("the tiny WordPiece tokenizer was built wrong (is transformers >= 5?)")
     tok.save_pretrained(str(hf))
     config = BertConfig(
         vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
@@ -215,7 +228,7 @@ def build_tiny_checkpoint(folder: str | os.PathLike, seed: int = 0, steps: int =
     config.save_pretrained(str(hf))
     torch.manual_seed(seed)
     model = BertForSequenceClassification(config)
-    _teach(model, tok, steps=steps, seed=seed)
+    _teach(model, tok, steps, seed)
     ckpt = {
         "config": {
             "arch": {
