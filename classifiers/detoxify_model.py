@@ -72,8 +72,6 @@ class ToxicityModel:
                 f"Hugging Face config folder {hf_config} has no config.json "
                 f"(it needs the model's config and tokenizer files)"
             )
-        if hf_config is not None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from detoxify import Detoxify
         from transformers.utils import logging as hf_logging
 
@@ -207,6 +205,14 @@ def _teach(model, tok, steps: int, seed: int) -> None:
 def build_tiny_checkpoint(folder: str | os.PathLike, seed: int = 0, steps: int = 300) -> Path:
     """Write `checkpoint.ckpt` (Detoxify's format) and `hf/` (BERT config + tokenizer) into
     `folder`; deterministic for a seed. Returns the checkpoint path."""
+    return build_checkpoint(folder, seed=seed, steps=steps)
+
+
+def build_checkpoint(folder: str | os.PathLike, seed: int = 0, steps: int = 0, hidden: int = 32,
+                     layers: int = 2, heads: int = 2, intermediate: int = 64, max_len: int = 128) -> Path:
+    """A BERT classifier of the given size in Detoxify's checkpoint format (random, seeded,
+    then `steps` of `_teach`). `hidden=768, layers=12, heads=12, intermediate=3072, max_len=512`
+    has the shape and CPU cost of Detoxify's `original` (bert-base) model."""
     import torch
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
@@ -216,19 +222,20 @@ def build_tiny_checkpoint(folder: str | os.PathLike, seed: int = 0, steps: int =
     vocab = _vocab()
     (hf / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     # transformers 5 takes vocab= (a vocab_file= argument is silently ignored)
-    tok = BertTokenizer(vocab={t: i for i, t in enumerate(vocab)}, do_lower_case=True, model_max_length=128)
+    tok = BertTokenizer(vocab={t: i for i, t in enumerate(vocab)}, do_lower_case=True, model_max_length=max_len)
     if tok.tokenize("the garden") != ["the", "garden"] or len(tok) != len(vocab):
         raise EnvironmentProblem("the tiny WordPiece tokenizer was built wrong (is transformers >= 5?)")
     tok.save_pretrained(str(hf))
     config = BertConfig(
-        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=128, num_labels=len(ORIGINAL_CLASSES),
+        vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+        intermediate_size=intermediate, max_position_embeddings=max_len, num_labels=len(ORIGINAL_CLASSES),
         problem_type="multi_label_classification",
     )
     config.save_pretrained(str(hf))
     torch.manual_seed(seed)
     model = BertForSequenceClassification(config)
-    _teach(model, tok, steps, seed)
+    if steps:
+        _teach(model, tok, steps, seed)
     ckpt = {
         "config": {
             "arch": {

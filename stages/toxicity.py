@@ -30,8 +30,10 @@ class DetoxifyToxicity(Stage):
         """Detoxify model name: original, unbiased, multilingual, original-small, unbiased-small."""
         checkpoint: str | None = "asset:detoxify_tiny"
         """A Detoxify checkpoint file (or `asset:<name>`); None downloads `model_type` (network)."""
-        huggingface_config: str | None = "asset:detoxify_tiny/hf"
-        """Local folder with the model's Hugging Face config and tokenizer files (offline use)."""
+        huggingface_config: str | None = None
+        """Local folder with the model's Hugging Face config and tokenizer files (offline use).
+        None: the tiny asset's own folder for `asset:detoxify_tiny`, otherwise Detoxify looks the
+        checkpoint's model name up on the hub (network or a filled Hugging Face cache)."""
         max_scores: dict[str, float] = {}
         """Label -> highest score kept, e.g. {toxicity: 0.8}; labels not named are only scored."""
         batch_size: int = Field(default=32, gt=0)
@@ -59,10 +61,13 @@ class DetoxifyToxicity(Stage):
     def model(self) -> ToxicityModel:
         if self._model is None:
             s = self.settings
+            hf = s.huggingface_config
+            if hf is None and s.checkpoint == "asset:detoxify_tiny":
+                hf = "asset:detoxify_tiny/hf"
             self._model = load_detoxify(
                 s.model_type,
                 resolve(s.checkpoint) if s.checkpoint else None,
-                resolve(s.huggingface_config) if s.huggingface_config else None,
+                resolve(hf) if hf else None,
                 s.threads, s.max_chars,
             )
         return self._model
