@@ -55,6 +55,10 @@ def junk_pages(n: int) -> list[str]:
     return [negative_doc(rng, rng.choice(sorted(SPAM))) for _ in range(n)]
 
 
+def progress(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
 def timed(fn, *args):
     t = time.perf_counter()
     out = fn(*args)
@@ -85,10 +89,11 @@ def run_stage(stage, table) -> float:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="classifier throughput and quality AUC")
-    ap.add_argument("--quick", action="store_true", help="small sizes (about two minutes)")
+    ap.add_argument("--quick", action="store_true", help="small sizes (a few minutes)")
     args = ap.parse_args(argv)
     n_docs = 400 if args.quick else 2000
-    n_detox = 32 if args.quick else 128
+    n_detox = 8 if args.quick else 64  # bert-base at 512 tokens: seconds per document on 2 cores
+    batch_sizes = (1, 4, 8) if args.quick else (1, 8, 32)
     import torch
 
     torch.set_num_threads(2)
@@ -128,12 +133,14 @@ def main(argv=None) -> int:
     words = ToxicWords({"lists": "asset:ldnoobw"})
     blocklist = UrlBlocklistFilter({})
     for name, stage in (("fasttext_quality", quality), ("toxic_words", words), ("url_blocklist", blocklist)):
+        progress(name)
         _, load_s = timed(stage.apply, table.to_batches()[0].slice(0, 1))  # loads the model or list
         secs = run_stage(stage, table)
         res[f"{name}_docs_per_s"] = round(n_docs / secs, 1)
         res[f"{name}_load_s"] = round(load_s, 2)
         rows.append((name, "ours", n_docs / secs, f"load {load_s:.1f} s"))
 
+    progress("datatrove URLFilter")
     # peer: datatrove's URLFilter with its integrated lists (the same UT1 list)
     try:
         from datatrove.data import Document
@@ -154,12 +161,14 @@ def main(argv=None) -> int:
         rows.append(("url_blocklist", "datatrove URLFilter", float("nan"), f"not installed ({e.name}): pip install -e '.[bench]'"))
 
     # -- Detoxify: bert-base-sized model, batch sizes; the tiny demo model -------------------
+    progress("detoxify")
     detox_texts = texts[:n_detox]
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = build_checkpoint(tmp, seed=0, steps=0, hidden=768, layers=12, heads=12, intermediate=3072, max_len=512)
         base, load_s = timed(ToxicityModel, "original", str(ckpt), str(Path(tmp) / "hf"), 2, 2000)
     per_bs: dict[int, float] = {}
-    for bs in (1, 8, 32):
+    for bs in batch_sizes:
+        progress(f"detoxify batch {bs}")
         _, secs = timed(base.predict, detox_texts, bs)
         per_bs[bs] = n_detox / secs
         rows.append(("detoxify (bert-base size)", f"batch {bs}", per_bs[bs], f"{n_detox} docs, load {load_s:.1f} s"))
@@ -174,6 +183,7 @@ def main(argv=None) -> int:
     rows.append(("detoxify (tiny demo model)", "batch 32", n_docs / secs, "not a real model"))
 
     # -- the cascade: Detoxify on all documents vs. on what the cheap filters kept ------------
+    progress("cascade")
     chain = [blocklist, GopherQuality({}), words, quality]
     sub = table.slice(0, n_detox)
     t = time.perf_counter()
@@ -197,6 +207,7 @@ def main(argv=None) -> int:
     rows.append(("cascade", "cheap filters, then detoxify on kept", n_detox / cascade_s,
                  f"{cascade_s:.1f} s, {kept}/{n_detox} kept, {all_s / cascade_s:.2f}x faster"))
 
+    progress("quality AUC")
     # -- quality AUC on held-out documents ---------------------------------------------------
     with tempfile.TemporaryDirectory() as tmp:
         pos, neg = Path(tmp) / "pos.jsonl", Path(tmp) / "neg.jsonl"
