@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from classifiers.fasttext_lid import load_fasttext
-from curator.errors import EnvironmentProblem
+from curator.errors import EnvironmentProblem, ManifestError
 
 
 def fasttext_line(text: str) -> str:
@@ -60,7 +60,7 @@ class QualityClassifier:
 class TrainSettings:
     dim: int = 32
     epoch: int = 10
-    lr: float = 0.5
+    lr: float = 0.1
     word_ngrams: int = 2
     min_count: int = 1
     bucket: int = 200_000
@@ -117,11 +117,14 @@ def train_fasttext(examples: list[tuple[int, str]], out_path: str, s: TrainSetti
             for y, text in examples:
                 label = s.positive_label if y else s.negative_label
                 f.write(f"__label__{label} {fasttext_line(text)}\n")
-        model = fasttext.train_supervised(
-            input=data, dim=s.dim, epoch=s.epoch, lr=s.lr, wordNgrams=s.word_ngrams,
-            minCount=s.min_count, bucket=s.bucket, thread=1, seed=s.seed, verbose=0,
-            loss="softmax",
-        )
+        try:
+            model = fasttext.train_supervised(
+                input=data, dim=s.dim, epoch=s.epoch, lr=s.lr, wordNgrams=s.word_ngrams,
+                minCount=s.min_count, bucket=s.bucket, thread=1, seed=s.seed, verbose=0,
+                loss="softmax",
+            )
+        except RuntimeError as e:  # fastText's SGD diverged
+            raise ManifestError(f"fastText training failed ({e}); try a lower learning rate (--lr)") from None
         tmp_model = os.path.join(tmp, "model.bin")
         model.save_model(tmp_model)
         os.replace(tmp_model, out_path)

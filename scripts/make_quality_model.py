@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                     f.write(json.dumps({"text": d}, ensure_ascii=False) + "\n")
         return curator(["train", "quality", "--positive", f"{tmp}/positive.jsonl",
                         "--negative", f"{tmp}/negative.jsonl", "--out", args.out,
-                        "--dim", "16", "--word-ngrams", "1", "--epoch", "10", "--seed", "1"])
+                        "--dim", "16", "--word-ngrams", "1", "--epoch", "10", "--lr", "0.5", "--seed", "1"])
 
 
 if __name__ == "__main__":
