@@ -158,7 +158,7 @@ def main(argv=None) -> int:
         res["url_blocklist_vs_datatrove"] = round(res["url_blocklist_docs_per_s"] / res["datatrove_url_filter_docs_per_s"], 2)
         rows.append(("url_blocklist", "datatrove URLFilter", n_docs / secs, f"load {dt_load:.1f} s"))
     except ImportError as e:
-        rows.append(("url_blocklist", "datatrove URLFilter", float("nan"), f"not installed ({e.name}): pip install -e '.[bench]'"))
+        rows.append(("url_blocklist", "datatrove URLFilter", float("nan"), f"not installed ({e}): pip install -e '.[bench]'"))
 
     # -- Detoxify: bert-base-sized model, batch sizes; the tiny demo model -------------------
     progress("detoxify")
