@@ -124,7 +124,11 @@ def train_fasttext(examples: list[tuple[int, str]], out_path: str, s: TrainSetti
                 loss="softmax",
             )
         except RuntimeError as e:  # fastText's SGD diverged
-            raise ManifestError(f"fastText training failed ({e}); try a lower learning rate (--lr)") from None
+            # Seen with too high a learning rate, and in a process that had run a bert-base torch
+            # model before (then the same data trains fine in a fresh process; prediction is unaffected).
+            raise ManifestError(
+                f"fastText training failed ({e}); try a lower learning rate (--lr), in a fresh process"
+            ) from None
         tmp_model = os.path.join(tmp, "model.bin")
         model.save_model(tmp_model)
         os.replace(tmp_model, out_path)
