@@ -60,6 +60,9 @@ class MinHashSettings(_Model):
     verify: bool = True
     """Compute each candidate pair's true Jaccard and keep only pairs >= `threshold`."""
     seed: int = 1
+    components_local_max_edges: int = Field(default=200_000, ge=0)
+    """Verified edge lists up to this size are clustered by union-find on the driver;
+    larger ones by large-star/small-star rounds in Spark (0: always in Spark)."""
     survivor_score: str | None = "quality_score"
     """Survivor of a cluster: highest value of this column (when the rows have it), then
     the longest text, then the smallest id."""

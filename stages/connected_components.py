@@ -28,6 +28,8 @@ class Components:
     component (a component's root is listed with itself)."""
     iterations: int
     """Rounds of large-star + small-star."""
+    local: bool = False
+    """True when the graph was small enough to be solved on the driver."""
 
 
 def _cut(df, reliable: bool):
@@ -63,20 +65,49 @@ def _small_star(edges):
 
 def _is_star_forest(edges) -> bool:
     """True when every edge points down (dst < src), every source has exactly one edge, and
-    no edge points at a source: then each dst is the smallest node of its component."""
+    no edge points at a source: then each dst is the smallest node of its component.
+    One Spark job."""
     from pyspark.sql import functions as F
 
-    if edges.where(F.col("dst") >= F.col("src")).limit(1).count():
-        return False
-    per_src = edges.groupBy("src").agg(F.count(F.lit(1)).alias("n"))
-    if per_src.where(F.col("n") > 1).limit(1).count():
-        return False
-    sources = edges.select(F.col("src").alias("dst")).distinct()
-    return edges.join(sources, "dst", "left_semi").limit(1).count() == 0
+    per_src = edges.groupBy("src").agg(
+        F.count(F.lit(1)).alias("n"), F.max((F.col("dst") >= F.col("src")).cast("int")).alias("up")
+    )
+    targets = edges.select(F.col("dst").alias("t")).distinct()
+    bad = per_src.join(targets, per_src["src"] == targets["t"], "left").where(
+        (F.col("n") > 1) | (F.col("up") == 1) | F.col("t").isNotNull()
+    )
+    return bad.limit(1).count() == 0
 
 
-def connected_components(edges, max_iterations: int = 100) -> Components:
-    """Components of an undirected graph given as a DataFrame of (src, dst) edges."""
+def union_find(pairs) -> dict:
+    """node -> smallest node of its component, for an edge list held in memory."""
+    parent: dict = {}
+
+    def find(x):
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    for u, v in pairs:
+        parent.setdefault(u, u)
+        parent.setdefault(v, v)
+        ru, rv = find(u), find(v)
+        if ru != rv:
+            if rv < ru:
+                ru, rv = rv, ru
+            parent[rv] = ru  # the smaller root wins, so every root is its component's minimum
+    return {x: find(x) for x in parent}
+
+
+def connected_components(edges, max_iterations: int = 100, local_max_edges: int = 0) -> Components:
+    """Components of an undirected graph given as a DataFrame of (src, dst) edges.
+
+    With `local_max_edges` > 0, a graph of at most that many distinct edges is collected
+    and solved on the driver by union-find (same result, without a dozen Spark jobs per
+    round); `iterations` is then 0."""
     from pyspark.sql import functions as F
 
     from curator.errors import CuratorError
@@ -88,6 +119,11 @@ def connected_components(edges, max_iterations: int = 100) -> Components:
                                          & (F.col("src") != F.col("dst"))).distinct(),
         reliable,
     )
+    if local_max_edges > 0 and current.limit(local_max_edges + 1).count() <= local_max_edges:
+        roots = union_find((r[0], r[1]) for r in current.collect())
+        schema = current.select(F.col("src").alias("node"), F.col("dst").alias("component")).schema
+        assignment = edges.sparkSession.createDataFrame(sorted(roots.items()), schema)
+        return Components(assignment=assignment, iterations=0, local=True)
     iterations = 0
     while True:
         if _is_star_forest(current):

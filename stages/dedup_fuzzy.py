@@ -125,8 +125,9 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
         edges.unpersist()
         edges = verified
 
-    comps = connected_components(edges)
+    comps = connected_components(edges, local_max_edges=settings.components_local_max_edges)
     stats["iterations"] = comps.iterations
+    stats["components_on"] = "driver" if comps.local else "spark"
     assignment = _cut(comps.assignment, reliable)
 
     info_cols = [F.col("id").alias("node"), F.length("text").alias("_len")]
