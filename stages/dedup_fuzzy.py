@@ -78,6 +78,17 @@ def _pair_rows(batches, ngram):
         yield pair_jaccard(batch, ngram)
 
 
+BROADCAST_MAX_ROWS = 2_000_000
+"""Id lists up to this size (candidate documents, cluster members) are broadcast to the
+joins with the corpus, so the corpus itself is never shuffled for them."""
+
+
+def _small(df, rows: int):
+    from pyspark.sql import functions as F
+
+    return F.broadcast(df) if rows <= BROADCAST_MAX_ROWS else df
+
+
 @dataclass
 class FuzzyResult:
     df: Any
@@ -92,6 +103,15 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
 
     from curator.schema import spark_schema
     from stages.connected_components import _cut, connected_components
+
+    import time
+
+    clock = {"start": time.perf_counter()}
+
+    def lap(name):
+        now = time.perf_counter()
+        stats.setdefault("seconds_by_step", {})[name] = round(now - clock["start"], 2)
+        clock["start"] = now
 
     spark = df.sparkSession
     reliable = spark.sparkContext.getCheckpointDir() is not None
@@ -113,15 +133,21 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
         "verify": settings.verify, "seed": settings.seed,
     }
     stats["candidate_pairs"] = edges.count()
+    lap("signatures_and_candidates")
 
     if settings.verify:
-        texts_a = docs.select(F.col("id").alias("src"), F.col("text").alias("text_a"))
-        texts_b = docs.select(F.col("id").alias("dst"), F.col("text").alias("text_b"))
+        # only the documents of candidate pairs travel, and a small id list is broadcast so
+        # that the whole corpus is not shuffled for it
+        nodes = edges.select(F.col("src").alias("id")).union(edges.select(F.col("dst").alias("id"))).distinct()
+        involved = docs.join(_small(nodes, 2 * stats["candidate_pairs"]), "id", "left_semi")
+        texts_a = involved.select(F.col("id").alias("src"), F.col("text").alias("text_a"))
+        texts_b = involved.select(F.col("id").alias("dst"), F.col("text").alias("text_b"))
         pairs = edges.join(texts_a, "src").join(texts_b, "dst").select("src", "dst", "text_a", "text_b")
         scored = pairs.mapInArrow(partial(_pair_rows, ngram=settings.ngram), spark_schema(PAIR_SCHEMA))
         verified = _cut(scored.where(F.col("jaccard") >= settings.threshold).select("src", "dst"), reliable)
         stats["verified_pairs"] = verified.count()
         stats["rejected_pairs"] = stats["candidate_pairs"] - stats["verified_pairs"]
+        lap("verify")
         edges.unpersist()
         edges = verified
 
@@ -129,6 +155,7 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
     stats["iterations"] = comps.iterations
     stats["components_on"] = "driver" if comps.local else "spark"
     assignment = _cut(comps.assignment, reliable)
+    lap("components")
 
     info_cols = [F.col("id").alias("node"), F.length("text").alias("_len")]
     score = settings.survivor_score
@@ -138,22 +165,25 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
     info = df.where(F.col("drop_reason").isNull()).select(*info_cols)
     order = ([F.col("_score").desc_nulls_last()] if has_score else []) + [F.col("_len").desc(), F.col("node")]
     cluster = Window.partitionBy("component")
-    ranked = (
-        assignment.join(info, "node")
+    members = assignment.count()
+    ranked = _cut(
+        info.join(_small(assignment, members), "node")
         .withColumn("_mh_rank", F.row_number().over(cluster.orderBy(*order)))
         .withColumn("minhash_cluster_size", F.count(F.lit(1)).over(cluster).cast("long"))
         .select(F.col("node").alias("id"), F.col("component").alias("minhash_cluster"),
-                "minhash_cluster_size", "_mh_rank")
+                "minhash_cluster_size", "_mh_rank"),
+        reliable,
     )
     sizes = ranked.where(F.col("_mh_rank") == 1).groupBy("minhash_cluster_size").count().collect()
     stats["cluster_sizes"] = {str(r[0]): r[1] for r in sorted(sizes)}
     stats["clusters"] = sum(r[1] for r in sizes)
     stats["documents_in_clusters"] = sum(r[0] * r[1] for r in sizes)
     stats["duplicates_marked"] = stats["documents_in_clusters"] - stats["clusters"]
+    lap("survivors")
     stats["survivor_rule"] = (f"highest {score}, then " if has_score else "") + "longest text, then smallest id"
 
     cols = [c for c in df.columns]
-    out = df.join(ranked, "id", "left").withColumn(
+    out = df.join(_small(ranked, members), "id", "left").withColumn(
         "drop_reason",
         F.when(F.col("drop_reason").isNull() & (F.col("_mh_rank") > 1), F.lit("dedup.minhash"))
         .otherwise(F.col("drop_reason")),
