@@ -112,3 +112,22 @@ def test_band_keys_differ_per_band_and_need_the_whole_band_to_match():
     assert (a[0] == b[0]).tolist() == [True, False, True, True]
     with pytest.raises(ValueError, match="exceeds num_perm"):
         band_buckets(sig, 5, 3)
+
+
+def test_manifest_checks_minhash_settings():
+    from curator.errors import ManifestError
+    from curator.manifest import parse
+
+    def manifest(minhash):
+        return {"run": "t", "sources": [{"name": "s", "kind": "code", "inputs": ["."], "domain": "code"}],
+                "mixture": {"weights": {"code": 1}}, "dedup": {"minhash": minhash}}
+
+    m = parse(manifest({}), base_dir=".")
+    assert (m.dedup.minhash.ngram, m.dedup.minhash.threshold, m.dedup.minhash.verify) == (5, 0.8, True)
+    assert m.dedup.url and m.dedup.exact
+    with pytest.raises(ManifestError, match="dedup.minhash.*bands.*rows"):
+        parse(manifest({"bands": 10}), base_dir=".")
+    with pytest.raises(ManifestError, match="exceeds num_perm"):
+        parse(manifest({"bands": 20, "rows": 10}), base_dir=".")
+    with pytest.raises(ManifestError, match="dedup.minhash.ngrams: unknown key"):
+        parse(manifest({"ngrams": 3}), base_dir=".")
