@@ -32,7 +32,9 @@ class Components:
     """True when the graph was small enough to be solved on the driver."""
 
 
-def _cut(df, reliable: bool):
+def cut_lineage(df, reliable: bool):
+    """Materialise `df` and forget its plan: a reliable checkpoint (needs the SparkContext's
+    checkpoint folder, survives executor loss) or a local one (executor storage)."""
     return df.checkpoint(eager=True) if reliable else df.localCheckpoint(eager=True)
 
 
@@ -114,7 +116,7 @@ def connected_components(edges, max_iterations: int = 100, local_max_edges: int 
 
     sc = edges.sparkSession.sparkContext
     reliable = sc.getCheckpointDir() is not None
-    current = _cut(
+    current = cut_lineage(
         edges.select("src", "dst").where(F.col("src").isNotNull() & F.col("dst").isNotNull()
                                          & (F.col("src") != F.col("dst"))).distinct(),
         reliable,
@@ -133,7 +135,7 @@ def connected_components(edges, max_iterations: int = 100, local_max_edges: int 
                 f"connected components did not converge in {max_iterations} rounds; "
                 f"this should not happen for large-star/small-star, please report it"
             )
-        nxt = _cut(_small_star(_large_star(current)), reliable)
+        nxt = cut_lineage(_small_star(_large_star(current)), reliable)
         current.unpersist()
         current = nxt
         iterations += 1

@@ -19,6 +19,7 @@ runs, or runs with different partition counts, keep the same documents.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -102,9 +103,7 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
     from pyspark.sql import functions as F
 
     from curator.schema import spark_schema
-    from stages.connected_components import _cut, connected_components
-
-    import time
+    from stages.connected_components import connected_components, cut_lineage as _cut
 
     clock = {"start": time.perf_counter()}
 
@@ -182,7 +181,7 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
     lap("survivors")
     stats["survivor_rule"] = (f"highest {score}, then " if has_score else "") + "longest text, then smallest id"
 
-    cols = [c for c in df.columns]
+    cols = list(df.columns)
     out = df.join(_small(ranked, members), "id", "left").withColumn(
         "drop_reason",
         F.when(F.col("drop_reason").isNull() & (F.col("_mh_rank") > 1), F.lit("dedup.minhash"))
