@@ -231,6 +231,8 @@ class HttpStream(io.RawIOBase):
         for _ in range(self.retries + 1):
             try:
                 n = self._resp.readinto(buf)
+                if n == 0 and len(buf) and self._resp.length:  # http.client's silent short body
+                    raise http.client.IncompleteRead(b"", self._resp.length)
             except (OSError, ValueError, http.client.HTTPException):  # dropped mid-body: resume at self.pos
                 self._resp.close()
                 self._connect()

@@ -18,16 +18,15 @@ UNKNOWN = "LicenseRef-unknown"
 _FILE = re.compile(r"^(licen[cs]e|copying|unlicen[cs]e)([-._][\w.-]*)?$", re.I)
 _SPDX_LINE = re.compile(r"SPDX-License-Identifier:\s*([A-Za-z0-9.+-]+(?:\s+(?:AND|OR|WITH)\s+[A-Za-z0-9.+-]+)*)")
 
+# The GNU licences name each other in their bodies: the first GNU licence name in the text
+# (its title) and the version after it decide.
+_GNU = re.compile(r"gnu (affero |lesser |library )?general public license")
+_GNU_VERSION = re.compile(r"^\W{0,3}(?:v\.?\s*|.{0,100}?version\s+)(\d(?:\.\d)?)")
+_GNU_IDS = {"affero ": "AGPL", "lesser ": "LGPL", "library ": "LGPL", "": "GPL"}
+
 # (SPDX id, phrases that must all appear, phrases that must not), first match wins; texts
-# are compared lower-cased with whitespace collapsed. A phrase starting with "^" must be in
-# the title (first 300 characters): the GNU licences name each other in their bodies.
+# are compared lower-cased with whitespace collapsed.
 _RULES: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
-    ("AGPL-3.0", ("^gnu affero general public license", "^version 3"), ()),
-    ("LGPL-3.0", ("^gnu lesser general public license", "^version 3"), ()),
-    ("LGPL-2.1", ("^gnu lesser general public license", "^version 2.1"), ()),
-    ("LGPL-2.0", ("^gnu library general public license",), ()),
-    ("GPL-3.0", ("^gnu general public license", "^version 3"), ()),
-    ("GPL-2.0", ("^gnu general public license", "^version 2"), ()),
     ("Apache-2.0", ("apache license", "version 2.0"), ()),
     ("MPL-2.0", ("mozilla public license", "2.0"), ()),
     ("EPL-2.0", ("eclipse public license", "2.0"), ()),
@@ -65,9 +64,16 @@ def identify(text: str) -> str:
     if m:
         return m.group(1).strip()
     t = " ".join(text.lower().replace("\u2019", "'").split())
-    head = t[:300]
+    gnu = _GNU.search(t)
+    if gnu:
+        family = _GNU_IDS[gnu.group(1) or ""]
+        v = _GNU_VERSION.search(t[gnu.end():gnu.end() + 130])
+        version = v.group(1) if v else None
+        if not version:
+            version = "2.0" if family == "LGPL" and gnu.group(1) == "library " else None
+        return f"{family}-{version if '.' in version else version + '.0'}" if version else f"LicenseRef-{family}"
     for spdx, must, must_not in _RULES:
-        if all((p[1:] in head) if p[0] == "^" else (p in t) for p in must) and not any(p in t for p in must_not):
+        if all(p in t for p in must) and not any(p in t for p in must_not):
             return spdx
     return UNKNOWN
 
