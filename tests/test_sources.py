@@ -146,3 +146,20 @@ def test_code_ids_follow_content(code_tree):
     after = ids()
     assert after["alpha/src/main.py"] != before["alpha/src/main.py"]
     assert after["beta/lib.rs"] == before["beta/lib.rs"]
+
+
+def test_full_size_recipe_is_a_valid_manifest(tmp_path):
+    """manifests/commoncrawl-github.yaml validates (its repository folder swapped for a local one)."""
+    import yaml
+
+    from curator.manifest import parse
+    from tests.conftest import ROOT
+
+    data = yaml.safe_load((ROOT / "manifests" / "commoncrawl-github.yaml").read_text())
+    code = next(s for s in data["sources"] if s["kind"] == "code")
+    code["inputs"] = [str(tmp_path)]
+    m = parse(data, base_dir=str(ROOT / "manifests"))
+    web = next(s for s in m.sources if s.kind == "warc")
+    assert web.paths_file.endswith("CC-MAIN-2024-10/warc.paths.gz") and web.limit
+    assert m.shards.seq_lens == [2048, 4096, 8192]
+    assert "MIT" in next(s for s in m.sources if s.kind == "code").licenses
