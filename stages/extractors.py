@@ -40,10 +40,11 @@ def _codec(name: str | None) -> str | None:
 
 
 def decode_html(payload: bytes, content_type: str = "") -> tuple[str, str, str]:
-    """(text, charset, where it came from: header | meta | detected | utf-8).
+    """(text, charset, where it came from: header | meta | utf-8 | detected).
 
-    The HTTP header wins, then a <meta> tag in the first 4 KiB, then detection; a page that
-    decodes only to replacement characters raises UndecodablePage."""
+    The HTTP header wins, then a <meta> tag in the first 4 KiB (a declaration the bytes do
+    not decode under is passed over), then UTF-8, then detection; a page that decodes
+    mostly to replacement characters raises UndecodablePage."""
     m = _HEADER_CHARSET.search(content_type or "")
     candidates = []
     if m and _codec(m.group(1)):
@@ -57,7 +58,7 @@ def decode_html(payload: bytes, content_type: str = "") -> tuple[str, str, str]:
         except UnicodeDecodeError:
             continue  # a wrong declaration: try the next source
     try:
-        return payload.decode("utf-8"), "utf-8", "utf-8" if not candidates else "detected"
+        return payload.decode("utf-8"), "utf-8", "utf-8"
     except UnicodeDecodeError:
         pass
     codec = _detect(payload) or (candidates[0][0] if candidates else "utf-8")

@@ -79,8 +79,6 @@ def _read_capped(stream, limit: int) -> bytes:
 
 def read_warc(path: str, source: str, domain: str, settings, snapshot: str | None = None) -> Iterator[dict[str, Any]]:
     """Rows of every record of one WARC/WET file (local path or URI); never raises on bad input."""
-    from warcio.archiveiterator import ArchiveIterator
-
     snap = snapshot_of(path, snapshot)
     n, end = 0, 0
     try:
@@ -95,28 +93,60 @@ def read_warc(path: str, source: str, domain: str, settings, snapshot: str | Non
     try:
         with raw:
             f = _Tracked(raw)
-            it = ArchiveIterator(f)
-            for record in it:
+            for row, end in _records(f, path, source, domain, settings, snap, skip=0):
                 n += 1
-                row = _record_row(record, path, source, domain, settings, snap)
-                offset = it.get_record_offset()  # reads the record to its end: only after parsing
-                end = offset + it.get_record_length()
-                row["meta"]["warc_offset"] = str(offset)
-                row["id"] = row["id"] or f"{path}@{offset}"
-                missing = getattr(record.raw_stream, "limit", 0)  # bytes the file did not have
-                if missing > 0:
-                    row.update(text="", drop_reason="warc.truncated")
-                    row["meta"]["missing_bytes"] = str(missing)
                 yield row
             f.drain()
         if f.last_content > end:  # bytes warcio stopped at silently (a cut gzip member)
             raise ValueError(f"{f.pos - end} unreadable bytes after the last record")
-    except Exception as e:  # a broken file must not kill the job: count it, keep what was read
-        yield _row(
-            f"{path}#corrupt@{end}:{n}", source, domain, None, "",
-            {"warc_file": path, "snapshot": snap, "warc_offset": str(end), "error": f"{type(e).__name__}: {e}"[:500]},
-            "warc.corrupt",
-        )
+    except Exception as e:
+        if "non-chunked gzip" in str(e):  # one gzip stream for the whole file: legal, read it so
+            yield from _read_whole_gzip(path, source, domain, settings, snap, skip=n)
+            return
+        yield _corrupt_row(path, source, domain, snap, end, n, e)
+
+
+def _corrupt_row(path, source, domain, snap, end, n, e) -> dict[str, Any]:
+    """A broken file must not kill the job: count it where it broke, keep what was read."""
+    return _row(
+        f"{path}#corrupt@{end}:{n}", source, domain, None, "",
+        {"warc_file": path, "snapshot": snap, "warc_offset": str(end), "error": f"{type(e).__name__}: {e}"[:500]},
+        "warc.corrupt",
+    )
+
+
+def _records(stream, path, source, domain, settings, snap, skip: int):
+    """(row, end offset of the record) for every record after the first `skip`."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    it = ArchiveIterator(stream)
+    for k, record in enumerate(it):
+        if k < skip:
+            continue
+        row = _record_row(record, path, source, domain, settings, snap)
+        offset = it.get_record_offset()  # reads the record to its end: only after parsing
+        end = offset + it.get_record_length()
+        row["meta"]["warc_offset"] = str(offset)
+        row["id"] = row["id"] or f"{path}@{offset}"
+        missing = getattr(record.raw_stream, "limit", 0)  # bytes the file did not have
+        if missing > 0:
+            row.update(text="", drop_reason="warc.truncated")
+            row["meta"]["missing_bytes"] = str(missing)
+        yield row, end
+
+
+def _read_whole_gzip(path, source, domain, settings, snap, skip: int) -> Iterator[dict[str, Any]]:
+    import gzip
+
+    n, end = skip, 0
+    try:
+        with open_input(path, retries=getattr(settings, "http_retries", 5)) as raw, gzip.GzipFile(fileobj=raw) as gz:
+            for row, end in _records(gz, path, source, domain, settings, snap, skip=skip):
+                n += 1
+                row["meta"]["whole_file_gzip"] = "1"  # offsets are in the uncompressed stream
+                yield row
+    except Exception as e:
+        yield _corrupt_row(path, source, domain, snap, end, n, e)
 
 
 def _record_row(record, path, source, domain, settings, snapshot) -> dict[str, Any]:

@@ -92,6 +92,12 @@ def test_malformed_files_pass_through_counted():
         assert rows, f
         for r in rows:
             assert r["id"] and (r["drop_reason"] is None) == bool(r["text"]), (f, r["drop_reason"])
+    # one gzip stream for the whole file (not one per record) is read to its end, not given up on
+    whole = [r["meta"]["record_type"] for r in read_warc(str(shared("warc-malformed/example-bad-non-chunked.warc.gz")), "s", "web", ExtractSettings())]
+    assert whole == ["warcinfo", "warcinfo", "response", "request", "revisit", "request"]
+    # a record with wrong chunking: counted, and the file's reading stops there with a reason
+    wrong = Counter(r["drop_reason"] for r in read_warc(str(shared("warc-malformed/example-wrong-chunks.warc.gz")), "s", "web", ExtractSettings()))
+    assert wrong == {"warc.truncated": 1, "warc.corrupt": 1}
 
 
 def test_truncated_file_keeps_what_was_read(tmp_path):
