@@ -80,10 +80,14 @@ def _arrow_fs(uri: str):
 
     if uri.startswith("s3://"):
         has_creds = any(os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE"))
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+        scheme = "https"
+        if endpoint and "://" in endpoint:
+            scheme, endpoint = endpoint.split("://", 1)
         s3 = fs.S3FileSystem(
             anonymous=not has_creds,
             region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-            endpoint_override=os.environ.get("AWS_ENDPOINT_URL") or None,
+            endpoint_override=endpoint, scheme=scheme,
         )
         return s3, uri[len("s3://"):]
     return fs.FileSystem.from_uri(uri)

@@ -173,6 +173,40 @@ def test_pyarrow_filesystem_uris_list_and_read_like_local_files(tmp_path):
         list_source_files(Source(name="cc", kind="warc", domain="web", inputs=[f"file://{tmp_path}/*.nope"]), ".", 0)
 
 
+def test_s3_inputs_against_a_local_s3_stand_in(tmp_path, monkeypatch):
+    """s3:// listing (a glob) and reading through pyarrow's S3 client, against moto's S3
+    server on 127.0.0.1 (skipped where moto is not installed)."""
+    moto_server = pytest.importorskip("moto.moto_server.threaded_moto_server")
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        for k, v in {"AWS_ENDPOINT_URL": f"http://{host}:{port}", "AWS_ACCESS_KEY_ID": "test",
+                     "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"}.items():
+            monkeypatch.setenv(k, v)
+        from stages.inputs import _arrow_fs
+
+        local = tmp_path / "a.warc.gz"
+        build_warc(local)
+        import boto3
+
+        boto3.client("s3", endpoint_url=f"http://{host}:{port}", region_name="us-east-1").create_bucket(Bucket="crawl")
+        s3, _ = _arrow_fs("s3://crawl")
+        for key in ("CC-MAIN-2024-10/segments/1/a.warc.gz", "CC-MAIN-2024-10/segments/2/b.warc.gz", "CC-MAIN-2024-10/README"):
+            with s3.open_output_stream(f"crawl/{key}", compression=None) as f:
+                f.write(local.read_bytes())
+        src = Source(name="cc", kind="warc", domain="web", inputs=["s3://crawl/CC-MAIN-2024-10/segments/*/*.warc.gz"])
+        uris = list_source_files(src, str(tmp_path), 0)
+        assert uris == ["s3://crawl/CC-MAIN-2024-10/segments/1/a.warc.gz", "s3://crawl/CC-MAIN-2024-10/segments/2/b.warc.gz"]
+        rows = list(read_warc(uris[1], "s", "web", settings()))
+        assert fates(rows) == fates(read_warc(str(local), "s", "web", settings()))
+        assert rows[0]["meta"]["snapshot"] == "CC-MAIN-2024-10"
+        gone = list(read_warc("s3://crawl/nope.warc.gz", "s", "web", settings()))
+        assert [r["drop_reason"] for r in gone] == ["warc.unreadable"]
+    finally:
+        server.stop()
+
+
 def test_wet_records_are_used_as_plain_text(tmp_path):
     p = tmp_path / "t.warc.wet.gz"
     with open(p, "wb") as f:
@@ -200,6 +234,19 @@ def test_charset_from_header_meta_or_detection():
     assert where == "detected" and "日本語のテキスト" in decoded
     # a wrong declaration falls through to a decoding that works
     assert extractors.decode_html("naïve".encode(), "text/html; charset=ascii")[0] == "naïve"
+
+
+def test_a_page_that_decodes_to_replacement_characters_is_dropped(tmp_path, monkeypatch):
+    monkeypatch.setattr(extractors, "_detect", lambda payload: "ascii")  # nothing better found
+    junk = b"<html><body>" + bytes(range(128, 256)) * 20 + b"</body></html>"
+    with pytest.raises(extractors.UndecodablePage):
+        extractors.decode_html(junk, "text/html")
+    p = tmp_path / "t.warc.gz"
+    with open(p, "wb") as f:
+        w = WARCWriter(f, gzip=True)
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        w.write_record(w.create_warc_record("https://a.example/", "response", payload=io.BytesIO(junk), http_headers=http))
+    assert [r["drop_reason"] for r in read_warc(str(p), "s", "web", settings())] == ["warc.undecodable"]
 
 
 def test_extraction_time_limit_counts_timeouts(tmp_path, monkeypatch):
