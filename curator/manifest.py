@@ -57,6 +57,8 @@ class Source(_Model):
             raise ValueError("give `inputs` or `paths_file`")
         if self.paths_file and self.kind != "warc":
             raise ValueError("paths_file is for kind warc")
+        if self.kind == "code" and any("://" in p for p in self.inputs):
+            raise ValueError("code inputs are local folders, archives or datasets, not URLs")
         return self
 
 

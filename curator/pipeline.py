@@ -184,8 +184,7 @@ class Pipeline:
     # -- phases ----------------------------------------------------------------------------
     def _extract(self, out: Path, tok_info) -> dict[str, Any]:
         from stages.code_source import code_tasks
-        from stages.inputs import list_source_files
-        from stages.warc_source import problems_by_file
+        from stages.inputs import list_source_files, problems_by_file
 
         tasks = []
         for i, src in enumerate(self.m.sources):

@@ -66,6 +66,7 @@ _MINIFIED_NAME = re.compile(r"[.-]min\.(js|css|mjs)$", re.I)
 MAX_MEAN_LINE = 200
 MAX_LINE = 5000
 """Files with longer lines (mean or any one) are minified or data, not code to learn from."""
+PROSE = {"Markdown", "reStructuredText", "TeX"}
 ARCHIVE_EXTS = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".zip")
 DATASET_EXTS = (".parquet", ".jsonl", ".jsonl.gz", ".ndjson")
 
@@ -156,7 +157,8 @@ def code_row(repo: str, path: str, data: bytes | None, source: str, domain: str,
     if _GENERATED_MARK.search(data[:2048]):
         return row("", "generated")
     lines = text.splitlines() or [""]
-    if max(map(len, lines)) > MAX_LINE or len(text) / len(lines) > MAX_MEAN_LINE:
+    prose = language in PROSE  # a paragraph per line is normal there
+    if max(map(len, lines)) > MAX_LINE or (not prose and len(text) / len(lines) > MAX_MEAN_LINE):
         return row("", "minified")
     if not text.strip():
         return row("", "empty")
@@ -236,6 +238,15 @@ def _git_tasks(repo_dir: str, ref: str, step: int) -> list[dict]:
          "license": license_id, "entries": entries[k:k + step]}
         for k in range(0, max(len(entries), 1), step)
     ]
+
+
+def _git_tasks_or_bad(repo_dir: str, ref: str, step: int) -> list[dict]:
+    """A repository git cannot read at `ref` (empty, broken, no such ref) becomes one
+    `code.bad_repo` row instead of stopping a run over thousands of repositories."""
+    try:
+        return _git_tasks(repo_dir, ref, step)
+    except ManifestError as e:
+        return [{"type": "bad_repo", "dir": os.path.abspath(repo_dir), "repo": _repo_name(repo_dir), "error": str(e)[:500]}]
 
 
 def _read_git_task(task, source, domain, settings, allow) -> Iterator[dict[str, Any]]:
@@ -437,12 +448,12 @@ def code_tasks(path: str, ref: str, files_per_task: int) -> list[dict]:
             return [{"type": "dataset", "path": path}]
         raise ManifestError(f"{path}: a code input must be a folder, a tar/zip archive or a .parquet/.jsonl dataset")
     if is_git_repo(path):
-        return _git_tasks(path, ref, files_per_task)
+        return _git_tasks_or_bad(path, ref, files_per_task)
     repos = [os.path.join(path, n) for n in sorted(os.listdir(path))]
     git_children = [c for c in repos if os.path.isdir(c) and not os.path.islink(c) and is_git_repo(c)]
     tasks: list[dict] = []
     for child in git_children:
-        tasks.extend(_git_tasks(child, ref, files_per_task))
+        tasks.extend(_git_tasks_or_bad(child, ref, files_per_task))
     plain = list_code_files(path, skip={os.path.basename(c) for c in git_children})
     lic = _folder_licenses(plain)
     for k in range(0, len(plain), files_per_task):
@@ -462,6 +473,9 @@ def task_files(task: dict) -> list[str]:
 
 def read_code_task(task: dict, source: str, domain: str, settings, allow) -> Iterator[dict[str, Any]]:
     kind = task["type"]
+    if kind == "bad_repo":
+        return iter([code_row(task["repo"], "", None, source, domain, settings, licenses.NONE, allow,
+                              extra={"repo_dir": task["dir"], "error": task["error"]}, reason="bad_repo")])
     if kind == "git":
         return _read_git_task(task, source, domain, settings, allow)
     if kind == "files":

@@ -249,3 +249,28 @@ class HttpStream(io.RawIOBase):
         if self._resp is not None:
             self._resp.close()
         super().close()
+
+
+# -- per-file problems (extract stats) -------------------------------------------------------
+
+PROBLEM_REASONS = (
+    "warc.unreadable", "warc.corrupt", "warc.truncated", "warc.bad_payload", "warc.undecodable",
+    "extract.timeout", "extract.error", "code.corrupt", "code.unreadable", "code.bad_repo",
+)
+"""Drop reasons that mean broken input or a failed extraction."""
+
+
+def problems_by_file(df) -> dict[str, dict[str, int]]:
+    """{input file: {reason: count}} of broken input and failed extractions in an extract output."""
+    from pyspark.sql import functions as F
+
+    m = F.col("meta")
+    where = F.coalesce(m["warc_file"], m["archive"], m["dataset"], m["repo_dir"], F.col("url"), F.lit("?"))
+    rows = (
+        df.where(F.col("drop_reason").isin(list(PROBLEM_REASONS)))
+        .groupBy(where.alias("file"), "drop_reason").count().collect()
+    )
+    out: dict[str, dict[str, int]] = {}
+    for r in sorted(rows, key=lambda r: (r["file"], r["drop_reason"])):
+        out.setdefault(r["file"], {})[r["drop_reason"]] = r["count"]
+    return out

@@ -22,11 +22,6 @@ from stages.inputs import open_input, snapshot_of
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _WS = b"\r\n\t \0"
-PROBLEM_REASONS = (
-    "warc.unreadable", "warc.corrupt", "warc.truncated", "warc.bad_payload", "warc.undecodable",
-    "extract.timeout", "extract.error",
-)
-"""Drop reasons that mean broken input or a failed extraction (counted per file in the stats)."""
 
 
 def _row(rec_id, source, domain, url, text, meta, reason) -> dict[str, Any]:
@@ -231,17 +226,3 @@ def _wet_row(record, rec_id, source, domain, url, meta, settings) -> dict[str, A
     if not text.strip():
         return _row(rec_id, source, domain, url, "", meta, "extract.empty")
     return _row(rec_id, source, domain, url, text, meta, None)
-
-
-def problems_by_file(df) -> dict[str, dict[str, int]]:
-    """{input file: {reason: count}} for broken input and failed extractions (extract stats)."""
-    from pyspark.sql import functions as F
-
-    rows = (
-        df.where(F.col("drop_reason").isin(list(PROBLEM_REASONS)))
-        .groupBy(F.col("meta")["warc_file"].alias("file"), "drop_reason").count().collect()
-    )
-    out: dict[str, dict[str, int]] = {}
-    for r in sorted(rows, key=lambda r: (r["file"] or "", r["drop_reason"])):
-        out.setdefault(r["file"] or "?", {})[r["drop_reason"]] = r["count"]
-    return out
