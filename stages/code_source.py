@@ -14,7 +14,6 @@ come from repo + path + git blob sha, so they are stable across runs and input k
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import posixpath
