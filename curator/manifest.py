@@ -249,6 +249,9 @@ def parse(data: Any, base_dir: str = ".") -> Manifest:
     _validate_stages(m)
     seen: dict[str, str] = {}
     for i, src in enumerate(m.sources):
+        pf = src.paths_file
+        if pf and "://" not in pf and not os.path.isfile(pf if os.path.isabs(pf) else os.path.join(m.base_dir, pf)):
+            raise ManifestError(f"sources[{i}].paths_file: {pf} not found (relative paths start at the manifest's folder)")
         for p in expand_inputs(m, i):
             if p in seen:
                 raise ManifestError(f"sources[{i}]: input {p} is also read by source {seen[p]!r}")

@@ -169,3 +169,21 @@ def test_full_size_recipe_is_a_valid_manifest(tmp_path):
     assert web.paths_file.endswith("CC-MAIN-2024-10/warc.paths.gz") and web.limit
     assert m.shards.seq_lens == [2048, 4096, 8192]
     assert "MIT" in next(s for s in m.sources if s.kind == "code").licenses
+
+
+def test_manifest_checks_web_source_fields(tmp_path):
+    from curator.errors import ManifestError
+    from curator.manifest import parse
+
+    def manifest(**src):
+        return {"run": "r", "sources": [{"name": "cc", "kind": "warc", "domain": "web", **src}],
+                "mixture": {"weights": {"web": 1}}}
+
+    with pytest.raises(ManifestError, match=r"sources\[0\]\.paths_file: warc.paths.gz not found"):
+        parse(manifest(paths_file="warc.paths.gz"), base_dir=str(tmp_path))
+    with pytest.raises(ManifestError, match="give `inputs` or `paths_file`"):
+        parse(manifest(), base_dir=str(tmp_path))
+    with pytest.raises(ManifestError, match="extract.extractor"):
+        parse({**manifest(inputs=["https://x.example/a.warc.gz"]), "extract": {"extractor": "lynx"}}, base_dir=str(tmp_path))
+    m = parse(manifest(paths_file="https://data.commoncrawl.org/crawl-data/CC-MAIN-2024-10/wet.paths.gz", limit=3), str(tmp_path))
+    assert m.sources[0].limit == 3  # remote: nothing is fetched while validating
