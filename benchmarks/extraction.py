@@ -14,7 +14,9 @@
    per second (WARC records in) for each extractor, through the extract phase's Spark code
    (mapInArrow, local[2], one task per file) and through the same read_warc called in a plain
    Python loop in 2 worker processes over the same files; the ratio loop/Spark is Spark's
-   overhead (target <= 1.2).
+   overhead (target <= 1.2). Beside it, the CPU seconds each side used (Spark: the driver,
+   the JVM and its Python workers; the loop: its 2 processes), read from /proc, which other
+   load on a shared machine does not distort the way it distorts wall time.
 
 Run from the repository root: .venv/bin/python benchmarks/extraction.py [--quick]
 """
@@ -118,6 +120,43 @@ def quality(option: str, aeb, snippets) -> dict:
 
 # -- throughput ------------------------------------------------------------------------------
 
+def tree_cpu_s(roots: list[int]) -> float:
+    """CPU seconds (user + system, with reaped children) of processes and all their
+    descendants, from /proc: robust to other load on the machine, unlike wall time."""
+    parent: dict[int, int] = {}
+    stat: dict[int, list[str]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                fields = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stat[int(d)], parent[int(d)] = fields, int(fields[1])
+    todo, seen = list(roots), set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen or pid not in stat:
+            continue
+        seen.add(pid)
+        todo.extend(c for c, pp in parent.items() if pp == pid)
+    tick = os.sysconf("SC_CLK_TCK")
+    return sum(sum(int(x) for x in stat[p][11:15]) for p in seen) / tick
+
+
+def _jvm_pid() -> list[int]:
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                fields = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+                comm = open(f"/proc/{d}/comm").read().strip()
+            except OSError:
+                continue
+            if int(fields[1]) == os.getpid() and comm == "java":
+                out.append(int(d))
+    return out
+
+
 def _loop_file(args) -> tuple[int, int]:
     path, extractor = args
     from stages.warc_source import read_warc
@@ -129,16 +168,17 @@ def _loop_file(args) -> tuple[int, int]:
     return n, kept
 
 
-def loop_run(files: list[str], extractor: str) -> tuple[int, int, float]:
+def loop_run(files: list[str], extractor: str) -> tuple[int, int, float, float]:
     with mp.get_context("spawn").Pool(2) as pool:
         pool.map(_loop_file, [(files[0], "resiliparse")] * 2)  # workers up and modules imported
-        started = time.perf_counter()
+        pids = [p.pid for p in pool._pool]
+        cpu, started = tree_cpu_s(pids), time.perf_counter()
         res = pool.map(_loop_file, [(f, extractor) for f in files], chunksize=1)
-        took = time.perf_counter() - started
-    return sum(r[0] for r in res), sum(r[1] for r in res), took
+        took, cpu = time.perf_counter() - started, tree_cpu_s(pids) - cpu
+    return sum(r[0] for r in res), sum(r[1] for r in res), took, cpu
 
 
-def spark_run(spark, files: list[str], extractor: str) -> tuple[int, int, float]:
+def spark_run(spark, files: list[str], extractor: str) -> tuple[int, int, float, float]:
     """The extract phase's own task function over one task per file (as pipeline._extract)."""
     from functools import partial
 
@@ -153,10 +193,11 @@ def spark_run(spark, files: list[str], extractor: str) -> tuple[int, int, float]
     fn = partial(_extract_tasks, settings=_settings(extractor=extractor),
                  sources={"bench": {"snapshot": None, "licenses": ["*"]}})
     out = df.mapInArrow(fn, spark_schema(DOC_SCHEMA))
-    started = time.perf_counter()
+    roots = [os.getpid(), *_jvm_pid()]  # the driver, and the JVM with its Python workers
+    cpu, started = tree_cpu_s(roots), time.perf_counter()
     row = out.agg(F.count(F.lit(1)).alias("n"), F.sum(F.col("drop_reason").isNull().cast("int")).alias("kept"),
                   F.sum(F.length("text")).alias("chars")).collect()[0]
-    return row["n"], row["kept"], time.perf_counter() - started
+    return row["n"], row["kept"], time.perf_counter() - started, tree_cpu_s(roots) - cpu
 
 
 def main() -> None:
@@ -187,14 +228,20 @@ def main() -> None:
     spark_run(spark, files[:1], "resiliparse")  # JVM, Python workers and imports warmed up
     print(f"\nExtraction throughput: {len(files)} bench WARC files, 2 cores "
           f"(Spark local[2] mapInArrow vs the same read_warc in a 2-process loop)")
-    print(f"{'extractor':<14}{'docs':>7}{'kept':>7}{'loop docs/s':>13}{'spark docs/s':>14}{'loop/spark':>12}")
+    print(f"{'extractor':<14}{'docs':>7}{'kept':>7}{'loop docs/s':>13}{'spark docs/s':>14}{'loop/spark':>12}"
+          f"{'loop cpu s':>12}{'spark cpu s':>13}{'cpu spark/loop':>16}")
     t = {}
     for extractor in ("trafilatura", "resiliparse"):
-        n, kept, took = loop_run(files, extractor)
-        sn, skept, stook = spark_run(spark, files, extractor)
+        n, kept, took, cpu = loop_run(files, extractor)
+        sn, skept, stook, scpu = spark_run(spark, files, extractor)
         assert (sn, skept) == (n, kept), f"spark read {sn}/{skept}, loop {n}/{kept}"
-        t[extractor] = {"loop": n / took, "spark": sn / stook, "ratio": (n / took) / (sn / stook), "docs": n}
-        print(f"{extractor:<14}{n:>7}{kept:>7}{n / took:>13.1f}{sn / stook:>14.1f}{t[extractor]['ratio']:>12.2f}", flush=True)
+        t[extractor] = {"loop": n / took, "spark": sn / stook, "ratio": (n / took) / (sn / stook), "docs": n,
+                        "cpu_ratio": scpu / cpu if cpu else float("nan")}
+        print(f"{extractor:<14}{n:>7}{kept:>7}{n / took:>13.1f}{sn / stook:>14.1f}{t[extractor]['ratio']:>12.2f}"
+              f"{cpu:>12.1f}{scpu:>13.1f}{t[extractor]['cpu_ratio']:>16.2f}", flush=True)
+    print(f"load average during the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+          "(wall-clock ratios are only meaningful on an otherwise idle machine; CPU seconds are not "
+          "affected by other load)")
     spark.stop()
     print("peer: datatrove 0.10.1 WarcReader+Trafilatura on these files, same kind of machine: 95-104 docs/s "
           "(from ../shared/corpus/README.md)")
@@ -214,6 +261,8 @@ def main() -> None:
         result[f"docs_per_s_{extractor}_spark"] = round(r["spark"], 1)
         result[f"docs_per_s_{extractor}_loop"] = round(r["loop"], 1)
         result[f"spark_overhead_ratio_{extractor}"] = round(r["ratio"], 3)
+        result[f"spark_cpu_ratio_{extractor}"] = round(r["cpu_ratio"], 3)
+    result["load_average"] = round(os.getloadavg()[0], 1)
     print(json.dumps(result))
 
 
