@@ -21,15 +21,54 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Repository licences kept by default (SPDX ids): permissive ones only.
+PERMISSIVE_LICENSES = (
+    "MIT", "MIT-0", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "ISC", "0BSD", "Zlib",
+    "BSL-1.0", "Unlicense", "CC0-1.0", "PSF-2.0",
+)
+
+
 class Source(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
     kind: Literal["warc", "code"]
-    inputs: list[str] = Field(min_length=1)
+    inputs: list[str] = []
+    """Local paths/globs, http(s):// URLs, s3:// (or other pyarrow.fs) URIs; see stages/inputs.py."""
     domain: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    # warc: a Common Crawl paths file (warc.paths.gz / wet.paths.gz) instead of, or beside, inputs
+    paths_file: str | None = None
+    prefix: str = "https://data.commoncrawl.org/"
+    """Joined to each line of paths_file (Common Crawl's lines are relative)."""
+    limit: int | None = Field(default=None, gt=0)
+    """Read only the first N files of the paths file (after sampling)."""
+    sample: float | None = Field(default=None, gt=0, le=1)
+    """Keep this fraction of the paths file's files (deterministic by seed and path)."""
+    seed: int = 0
+    snapshot: str | None = None
+    """Snapshot name kept per document; default: the CC-MAIN-YYYY-WW found in the file's path."""
+    # code
+    ref: str = "HEAD"
+    """Git ref read from repositories (working trees and bare clones)."""
+    licenses: list[str] = Field(default_factory=lambda: list(PERMISSIVE_LICENSES))
+    """SPDX ids of repository licences to keep; ["*"] keeps every repository, even unlicensed."""
+
+    @model_validator(mode="after")
+    def _has_inputs(self) -> "Source":
+        if not self.inputs and not self.paths_file:
+            raise ValueError("give `inputs` or `paths_file`")
+        if self.paths_file and self.kind != "warc":
+            raise ValueError("paths_file is for kind warc")
+        if self.kind == "code" and any("://" in p for p in self.inputs):
+            raise ValueError("code inputs are local folders, archives or datasets, not URLs")
+        return self
 
 
 class ExtractSettings(_Model):
-    extractor: Literal["trafilatura"] = "trafilatura"
+    extractor: Literal["trafilatura", "resiliparse"] = "trafilatura"
+    """trafilatura (options below) or resiliparse's main-content extractor (several times faster)."""
+    timeout_s: float = Field(default=10.0, gt=0)
+    """Per-document extraction time limit (extract.timeout); needs the worker's main thread."""
+    http_retries: int = Field(default=5, ge=0)
+    """Retries of an http(s) input (connection errors, 429, 5xx), with exponential back-off."""
     favor_precision: bool = False
     favor_recall: bool = False
     include_tables: bool = True
@@ -222,10 +261,13 @@ def _validate_stages(m: Manifest) -> None:
 
 
 def expand_inputs(m: Manifest, source_index: int) -> list[str]:
-    """Absolute local paths of one source's inputs (globs expanded, sorted)."""
+    """Absolute local paths of one source's inputs (globs expanded, sorted); URIs as written."""
     src = m.sources[source_index]
     paths: list[str] = []
     for j, pattern in enumerate(src.inputs):
+        if "://" in pattern:  # remote: listed at run time by stages.inputs, never at validation
+            paths.append(pattern)
+            continue
         full = pattern if os.path.isabs(pattern) else os.path.join(m.base_dir, pattern)
         matches = sorted(glob.glob(full))
         if not matches:
@@ -248,6 +290,9 @@ def parse(data: Any, base_dir: str = ".") -> Manifest:
     _validate_stages(m)
     seen: dict[str, str] = {}
     for i, src in enumerate(m.sources):
+        pf = src.paths_file
+        if pf and "://" not in pf and not os.path.isfile(pf if os.path.isabs(pf) else os.path.join(m.base_dir, pf)):
+            raise ManifestError(f"sources[{i}].paths_file: {pf} not found (relative paths start at the manifest's folder)")
         for p in expand_inputs(m, i):
             if p in seen:
                 raise ManifestError(f"sources[{i}]: input {p} is also read by source {seen[p]!r}")

@@ -32,16 +32,17 @@ OUTPUT_DIRS = {
 
 # -- per-partition functions (run on the Python workers) ---------------------------------
 
-def _extract_tasks(batches, settings):
-    from stages.code_source import read_code
+def _extract_tasks(batches, settings, sources: dict):
+    from stages.code_source import read_code_task
     from stages.warc_source import read_warc
 
     for batch in batches:
         for task in batch.to_pylist():
+            src = sources[task["source"]]
             if task["kind"] == "warc":
-                rows = read_warc(task["payload"], task["source"], task["domain"], settings)
+                rows = read_warc(task["payload"], task["source"], task["domain"], settings, src["snapshot"])
             else:
-                rows = read_code(json.loads(task["payload"]), task["source"], task["domain"], settings)
+                rows = read_code_task(json.loads(task["payload"]), task["source"], task["domain"], settings, src["licenses"])
             chunk = []
             for row in rows:
                 chunk.append(row)
@@ -122,17 +123,22 @@ class Pipeline:
 
     # -- inputs ----------------------------------------------------------------------------
     def _input_state(self) -> list:
-        """Path, size and mtime of every input file: a changed input re-runs the pipeline."""
-        from stages.code_source import list_code_files
+        """Path, size and mtime of every input file (a git repo: its commit at the ref; a
+        remote file: its name): a changed input re-runs the pipeline."""
+        from stages.code_source import code_tasks, task_files
+        from stages.inputs import input_state, list_source_files
 
         state = []
         for i, src in enumerate(self.m.sources):
+            if src.kind == "warc":
+                state.extend(input_state(p) for p in list_source_files(src, self.m.base_dir, i, self.m.extract.http_retries))
+                continue
             for p in expand_inputs(self.m, i):
-                files = [f for _, _, f in list_code_files(p)] if src.kind == "code" else [p]
-                for f in files:
-                    st = os.stat(f, follow_symlinks=False)
-                    state.append((f, st.st_size, st.st_mtime_ns))
-        return sorted(state)
+                for task in code_tasks(p, src.ref, self.m.extract.files_per_task):
+                    if task["type"] == "git":
+                        state.append((task["dir"], task["commit"], None))
+                    state.extend(input_state(f) for f in task_files(task))
+        return sorted(set(state), key=str)
 
     def _tokenizer_info(self) -> dict:
         from stages.tokenize import tokenizer_info
@@ -185,25 +191,27 @@ class Pipeline:
 
     # -- phases ----------------------------------------------------------------------------
     def _extract(self, out: Path, tok_info) -> dict[str, Any]:
-        from stages.code_source import list_code_files
+        from stages.code_source import code_tasks
+        from stages.inputs import list_source_files, problems_by_file
 
         tasks = []
         for i, src in enumerate(self.m.sources):
-            for path in expand_inputs(self.m, i):
-                if src.kind == "warc":
+            if src.kind == "warc":  # one task per file: local, http(s), s3, or from a paths file
+                for path in list_source_files(src, self.m.base_dir, i, self.m.extract.http_retries):
                     tasks.append((src.name, src.domain, "warc", path))
-                else:
-                    files = list_code_files(path)
-                    step = self.m.extract.files_per_task
-                    for k in range(0, len(files), step):
-                        tasks.append((src.name, src.domain, "code", json.dumps(files[k:k + step])))
+                continue
+            for path in expand_inputs(self.m, i):
+                for task in code_tasks(path, src.ref, self.m.extract.files_per_task):
+                    tasks.append((src.name, src.domain, "code", json.dumps(task)))
+        sources = {s.name: {"snapshot": s.snapshot, "licenses": s.licenses} for s in self.m.sources}
         schema = "source string, domain string, kind string, payload string"
         rdd = self.spark.sparkContext.parallelize(tasks, numSlices=max(1, len(tasks)))
         tasks_df = self.spark.createDataFrame(rdd, schema=schema)
-        fn = partial(_extract_tasks, settings=self.m.extract)
+        fn = partial(_extract_tasks, settings=self.m.extract, sources=sources)
         df = tasks_df.mapInArrow(fn, spark_schema(DOC_SCHEMA))
         stats = self._finish(df, out, "extract", None)
         stats["input_tasks"] = len(tasks)
+        stats["problems_by_file"] = problems_by_file(self.spark.read.parquet(str(out)))
         return stats
 
     def _annotate(self, out: Path, tok_info) -> dict[str, Any]:

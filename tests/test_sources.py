@@ -92,6 +92,12 @@ def test_malformed_files_pass_through_counted():
         assert rows, f
         for r in rows:
             assert r["id"] and (r["drop_reason"] is None) == bool(r["text"]), (f, r["drop_reason"])
+    # one gzip stream for the whole file (not one per record) is read to its end, not given up on
+    whole = [r["meta"]["record_type"] for r in read_warc(str(shared("warc-malformed/example-bad-non-chunked.warc.gz")), "s", "web", ExtractSettings())]
+    assert whole == ["warcinfo", "warcinfo", "response", "request", "revisit", "request"]
+    # a record with wrong chunking: counted, and the file's reading stops there with a reason
+    wrong = Counter(r["drop_reason"] for r in read_warc(str(shared("warc-malformed/example-wrong-chunks.warc.gz")), "s", "web", ExtractSettings()))
+    assert wrong == {"warc.truncated": 1, "warc.corrupt": 1}
 
 
 def test_truncated_file_keeps_what_was_read(tmp_path):
@@ -146,3 +152,38 @@ def test_code_ids_follow_content(code_tree):
     after = ids()
     assert after["alpha/src/main.py"] != before["alpha/src/main.py"]
     assert after["beta/lib.rs"] == before["beta/lib.rs"]
+
+
+def test_full_size_recipe_is_a_valid_manifest(tmp_path):
+    """manifests/commoncrawl-github.yaml validates (its repository folder swapped for a local one)."""
+    import yaml
+
+    from curator.manifest import parse
+    from tests.conftest import ROOT
+
+    data = yaml.safe_load((ROOT / "manifests" / "commoncrawl-github.yaml").read_text())
+    code = next(s for s in data["sources"] if s["kind"] == "code")
+    code["inputs"] = [str(tmp_path)]
+    m = parse(data, base_dir=str(ROOT / "manifests"))
+    web = next(s for s in m.sources if s.kind == "warc")
+    assert web.paths_file.endswith("CC-MAIN-2024-10/warc.paths.gz") and web.limit
+    assert m.shards.seq_lens == [2048, 4096, 8192]
+    assert "MIT" in next(s for s in m.sources if s.kind == "code").licenses
+
+
+def test_manifest_checks_web_source_fields(tmp_path):
+    from curator.errors import ManifestError
+    from curator.manifest import parse
+
+    def manifest(**src):
+        return {"run": "r", "sources": [{"name": "cc", "kind": "warc", "domain": "web", **src}],
+                "mixture": {"weights": {"web": 1}}}
+
+    with pytest.raises(ManifestError, match=r"sources\[0\]\.paths_file: warc.paths.gz not found"):
+        parse(manifest(paths_file="warc.paths.gz"), base_dir=str(tmp_path))
+    with pytest.raises(ManifestError, match="give `inputs` or `paths_file`"):
+        parse(manifest(), base_dir=str(tmp_path))
+    with pytest.raises(ManifestError, match="extract.extractor"):
+        parse({**manifest(inputs=["https://x.example/a.warc.gz"]), "extract": {"extractor": "lynx"}}, base_dir=str(tmp_path))
+    m = parse(manifest(paths_file="https://data.commoncrawl.org/crawl-data/CC-MAIN-2024-10/wet.paths.gz", limit=3), str(tmp_path))
+    assert m.sources[0].limit == 3  # remote: nothing is fetched while validating

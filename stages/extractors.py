@@ -1,0 +1,132 @@
+"""HTML -> main text: charset decoding, the extractor the manifest names, and a time limit.
+
+Two extractors: trafilatura (default; its precision/recall bias, tables and comments come
+from the manifest) and resiliparse's main-content extractor (C++, several times faster;
+benchmarks/extraction.py measures both). Neither can be stopped from outside, so a page
+that would stall a task is cut off by SIGALRM, which only works in the process's main
+thread (where Spark's Python workers run tasks); elsewhere extraction runs without a limit.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import threading
+from contextlib import contextmanager
+
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.I)
+UNDECODABLE_SHARE = 0.05
+"""A page whose text is more than this share of replacement characters is dropped."""
+
+
+class ExtractionTimeout(Exception):
+    pass
+
+
+class UndecodablePage(ValueError):
+    pass
+
+
+def _codec(name: str | None) -> str | None:
+    import codecs
+
+    if not name:
+        return None
+    try:
+        return codecs.lookup(name.strip().lower()).name
+    except LookupError:
+        return None
+
+
+def decode_html(payload: bytes, content_type: str = "") -> tuple[str, str, str]:
+    """(text, charset, where it came from: header | meta | utf-8 | detected).
+
+    The HTTP header wins, then a <meta> tag in the first 4 KiB (a declaration the bytes do
+    not decode under is passed over), then UTF-8, then detection; a page that decodes
+    mostly to replacement characters raises UndecodablePage."""
+    m = _HEADER_CHARSET.search(content_type or "")
+    candidates = []
+    if m and _codec(m.group(1)):
+        candidates.append((_codec(m.group(1)), "header"))
+    m = _META_CHARSET.search(payload[:4096])
+    if m and _codec(m.group(1).decode("ascii", "ignore")):
+        candidates.append((_codec(m.group(1).decode("ascii", "ignore")), "meta"))
+    for codec, where in candidates:
+        try:
+            return payload.decode(codec), codec, where
+        except UnicodeDecodeError:
+            continue  # a wrong declaration: try the next source
+    try:
+        return payload.decode("utf-8"), "utf-8", "utf-8"
+    except UnicodeDecodeError:
+        pass
+    codec = _detect(payload) or (candidates[0][0] if candidates else "utf-8")
+    text = payload.decode(codec, errors="replace")
+    if text and text.count("\ufffd") > UNDECODABLE_SHARE * len(text):
+        raise UndecodablePage(f"{text.count(chr(0xFFFD))} of {len(text)} characters undecodable as {codec}")
+    return text, codec, "detected"
+
+
+def _detect(payload: bytes) -> str | None:
+    try:
+        from resiliparse.parse.encoding import detect_encoding
+
+        return _codec(detect_encoding(payload))
+    except ImportError:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(payload[:65536]).best()
+        return _codec(best.encoding) if best else None
+
+
+@contextmanager
+def time_limit(seconds: float):
+    """Raise ExtractionTimeout in the block after `seconds` (main thread only; else no limit)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise ExtractionTimeout(f"extraction took longer than {seconds}s")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def extract_trafilatura(html: str, settings) -> str | None:
+    import trafilatura
+
+    return trafilatura.extract(
+        html,
+        favor_precision=settings.favor_precision,
+        favor_recall=settings.favor_recall,
+        include_tables=settings.include_tables,
+        include_comments=settings.include_comments,
+        deduplicate=False,
+        with_metadata=False,
+    )
+
+
+def extract_resiliparse(html: str, settings) -> str | None:
+    from resiliparse.extract.html2text import extract_plain_text
+
+    return extract_plain_text(
+        html, main_content=True, preserve_formatting=True, list_bullets=True, alt_texts=False,
+        links=False, form_fields=False, noscript=False, comments=settings.include_comments,
+        skip_elements=None if settings.include_tables else ["table"],
+    )
+
+
+EXTRACTORS = {"trafilatura": extract_trafilatura, "resiliparse": extract_resiliparse}
+
+
+def extract_text(html: str, settings) -> str | None:
+    """The main text of a page by the manifest's extractor, within its time limit."""
+    with time_limit(settings.timeout_s):
+        return EXTRACTORS[settings.extractor](html, settings)
