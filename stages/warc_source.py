@@ -94,6 +94,8 @@ def read_warc(path: str, source: str, domain: str, settings, snapshot: str | Non
             f.drain()
         if f.last_content > end:  # bytes warcio stopped at silently (a cut gzip member)
             raise ValueError(f"{f.pos - end} unreadable bytes after the last record")
+        if n == 0:  # an empty file still leaves a row, so the funnel shows it was read
+            yield _row(f"{path}#empty", source, domain, None, "", {"warc_file": path, "snapshot": snap}, "warc.empty")
     except Exception as e:
         if "non-chunked gzip" in str(e):  # one gzip stream for the whole file: legal, read it so
             yield from _read_whole_gzip(path, source, domain, settings, snap, skip=n)

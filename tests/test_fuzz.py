@@ -92,15 +92,6 @@ def test_no_exception_escapes_a_stage(all_stages, texts, lang, domain):
         batch = out  # the chain, as the pipeline runs it
 
 
-@FUZZ
-@given(html=st.one_of(html_docs(), TEXT, st.binary(max_size=2000)))
-def test_extractor_never_raises(html):
-    from stages.warc_source import extract_html
-
-    text = extract_html(html, ExtractSettings())
-    assert text is None or isinstance(text, str)
-
-
 def _warc_record(body: bytes, content_type: str = "text/html") -> bytes:
     http = b"HTTP/1.1 200 OK\r\nContent-Type: " + content_type.encode() + b"\r\n\r\n" + body
     head = (
@@ -109,6 +100,22 @@ def _warc_record(body: bytes, content_type: str = "text/html") -> bytes:
         f"Content-Type: application/http; msgtype=response\r\nContent-Length: {len(http)}\r\n\r\n"
     ).encode()
     return gzip.compress(head + http + b"\r\n\r\n", mtime=0)
+
+
+@FUZZ
+@given(html=st.one_of(html_docs(), TEXT), raw=st.binary(max_size=2000), extractor=st.sampled_from(["trafilatura", "resiliparse"]))
+def test_extraction_of_arbitrary_html_never_raises(tmp_path_factory, html, raw, extractor):
+    """Arbitrary HTML, and arbitrary bytes declared as HTML, through the WARC reader with each
+    extractor: one row per record, kept with text or dropped with a reason."""
+    from stages.warc_source import read_warc
+
+    path = tmp_path_factory.mktemp("fuzz") / "f.warc.gz"
+    path.write_bytes(_warc_record(html.encode("utf-8", "surrogatepass")) + _warc_record(raw))
+    rows = list(read_warc(str(path), "s", "web", ExtractSettings(extractor=extractor)))
+    assert len(rows) == 2, [r["drop_reason"] for r in rows]
+    for r in rows:
+        assert r["drop_reason"] is None or r["drop_reason"].startswith(("extract.", "warc.")), r["drop_reason"]
+        assert (r["drop_reason"] is None) == bool(r["text"])
 
 
 @FUZZ

@@ -127,3 +127,30 @@ def test_hostile_records_are_counted_and_bounded(hostile_warc):
     assert broken["reason"] is None and broken["chars"] > 500 and not broken["nul"], broken
     # 2.5 GiB of inflated data went past the reader; it held a few hundred MB at most
     assert out["maxrss_kb"] < 1_500_000, f"peak memory {out['maxrss_kb'] / 1024:.0f} MB"
+
+
+def test_an_empty_input_is_counted_and_an_empty_domain_is_a_clear_error(spark, tmp_path):
+    """An empty WARC leaves a `warc.empty` row; a domain left with nothing stops the run with
+    one line naming the domain (exit code 2), after the extract phase was written."""
+    from curator.errors import ManifestError
+    from curator.manifest import parse
+    from curator.pipeline import Pipeline
+    from tests.conftest import DEMO
+
+    empty = tmp_path / "empty.warc.gz"
+    empty.write_bytes(b"")
+    m = parse({
+        "run": "empty",
+        "sources": [
+            {"name": "web", "kind": "warc", "inputs": [str(empty)], "domain": "web"},
+            {"name": "code", "kind": "code", "inputs": [str(DEMO.parent / "sample" / "code")],
+             "domain": "code", "licenses": ["*"]},
+        ],
+        "mixture": {"weights": {"web": 0.5, "code": 0.5}},
+        "output": {"dir": str(tmp_path / "runs")},
+    })
+    with pytest.raises(ManifestError, match=r"mixture\.weights\.web: .*no tokens") as err:
+        Pipeline(m, spark=spark, log=lambda s: None).run()
+    assert err.value.exit_code == 2 and "\n" not in str(err.value)
+    stats = json.loads((m.run_dir / "stats" / "extracted.json").read_text())
+    assert stats["domains"]["web"]["dropped"] == {"warc.empty": 1}
