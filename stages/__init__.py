@@ -7,7 +7,13 @@ from stages.base import Stage
 
 def registry() -> dict[str, type[Stage]]:
     """Stage name -> class, for the manifest's `stages:` list."""
+    from stages.c4 import C4Quality
+    from stages.code_quality import CodeQuality
+    from stages.fineweb import FineWebQuality
     from stages.gopher import GopherQuality
+    from stages.gopher_repetition import GopherRepetition
     from stages.langid import LanguageId
+    from stages.pii import PiiRedaction
 
-    return {cls.name: cls for cls in (LanguageId, GopherQuality)}
+    return {cls.name: cls for cls in (LanguageId, GopherQuality, GopherRepetition, C4Quality,
+                                      FineWebQuality, CodeQuality, PiiRedaction)}
