@@ -6,8 +6,9 @@ duplicated lines; plus a newline-to-word ratio that catches one-word-per-line li
 Lines are the non-blank lines of the text split on newlines.
 
 Languages without spaces between words (`skip_languages`: zh, ja, th, ...): the
-newline/word rule is skipped (null score); the line rules apply, with sentence ends that
-include 。！？ (see `stages.text_stats.TERMINAL_PUNCTUATION`).
+newline/word rule and the short-line rule are skipped (null scores): a line of 30
+characters there holds as much as a long English line. The punctuation and duplicated-line
+rules apply, with sentence ends that include 。！？ (`stages.text_stats.TERMINAL_PUNCTUATION`).
 """
 
 from __future__ import annotations
@@ -69,10 +70,10 @@ class FineWebQuality(DocumentFilter):
         out = {
             "fineweb_lines": n,
             "fineweb_line_punct_ratio": sum(ts.ends_with_terminal(ln) for ln in lines) / n,
-            "fineweb_short_line_ratio": sum(len(ln) <= short for ln in lines) / n,
             "fineweb_char_dup_ratio": ts.find_duplicates(lines)[1] / chars if chars else 0.0,
         }
         if ts.base_lang(doc.get("lang")) not in self._skip:
+            out["fineweb_short_line_ratio"] = sum(len(ln) <= short for ln in lines) / n
             words = len(split_words(text))
             out["fineweb_newline_word_ratio"] = text.count("\n") / max(words, 1)
         return out
