@@ -21,7 +21,7 @@ from pydantic import Field
 
 from stages import text_stats as ts
 from stages.base import DocumentFilter, StageSettings
-from stages.gopher import split_words
+from stages.gopher import split_tokens
 
 
 class FineWebQuality(DocumentFilter):
@@ -74,7 +74,7 @@ class FineWebQuality(DocumentFilter):
         }
         if ts.base_lang(doc.get("lang")) not in self._skip:
             out["fineweb_short_line_ratio"] = sum(len(ln) <= short for ln in lines) / n
-            words = len(split_words(text))
+            words = len(split_tokens(text))
             out["fineweb_newline_word_ratio"] = text.count("\n") / max(words, 1)
         return out
 

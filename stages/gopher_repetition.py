@@ -21,7 +21,7 @@ from pydantic import Field, field_validator
 
 from stages import text_stats as ts
 from stages.base import DocumentFilter, StageSettings
-from stages.gopher import split_words
+from stages.gopher import split_tokens
 
 TOP_NGRAMS = (2, 3, 4)
 DUP_NGRAMS = (5, 6, 7, 8, 9, 10)
@@ -97,7 +97,7 @@ class GopherRepetition(DocumentFilter):
         out["gopher_dup_line_char_frac"] = chars / size
         if ts.base_lang(doc.get("lang")) in self._skip:
             return out
-        words = split_words(text)
+        words = split_tokens(text)
         for n in TOP_NGRAMS:
             top = ts.top_ngram_chars(words, n)
             out[f"gopher_top_{n}gram_char_frac"] = None if top is None else top / size
