@@ -33,6 +33,8 @@ class Stage:
     name: ClassVar[str]
     Settings: ClassVar[type[StageSettings]] = StageSettings
     columns: ClassVar[dict[str, pa.DataType]] = {}
+    language_note: ClassVar[str | None] = None
+    """For reports: which rules this stage skips or adapts for some languages, if any."""
 
     def __init__(self, settings: StageSettings | Mapping[str, Any] | None = None):
         if not isinstance(settings, StageSettings):

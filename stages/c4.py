@@ -53,7 +53,7 @@ class C4Quality(DocumentFilter):
     lorem-ipsum and curly-bracket checks look only at lines that passed the first three."""
 
     name = "c4"
-    fields = ("text", "lang")
+    language_note = "zh, ja, th, lo, km, my, bo: words-per-line rule skipped; 。！？ end sentences"
 
     class Settings(StageSettings):
         """C4's published rules; set a number to -1 / a switch to false to turn it off."""

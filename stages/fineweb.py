@@ -29,6 +29,7 @@ class FineWebQuality(DocumentFilter):
     char_dup_ratio, newline_word_ratio."""
 
     name = "fineweb_quality"
+    language_note = "zh, ja, th, lo, km, my, bo: newline/word and short-line rules skipped"
 
     class Settings(StageSettings):
         """FineWeb's published thresholds; None turns a rule off."""

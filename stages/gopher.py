@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,9 +71,11 @@ def split_words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def split_tokens(text: str) -> list[str]:
-    """Words and punctuation tokens of `text` (see `_TOKEN`)."""
-    return _TOKEN.findall(text)
+@lru_cache(maxsize=8)
+def split_tokens(text: str) -> tuple[str, ...]:
+    """Words and punctuation tokens of `text` (see `_TOKEN`). Cached for the last few texts,
+    since Gopher quality, Gopher repetition and FineWeb tokenize the same document."""
+    return tuple(_TOKEN.findall(text))
 
 
 def is_word(token: str) -> bool:
@@ -106,6 +109,7 @@ class GopherQuality(DocumentFilter):
     """
 
     name = "gopher_quality"
+    language_note = "zh, ja, th, lo, km, my, bo: no rule evaluated (kept, null scores); stop words: English only"
 
     class Settings(StageSettings):
         """Gopher's published thresholds; None turns a rule off."""

@@ -37,6 +37,7 @@ class GopherRepetition(DocumentFilter):
     """
 
     name = "gopher_repetition"
+    language_note = "zh, ja, th, lo, km, my, bo: n-gram rules skipped; line and paragraph rules apply"
 
     class Settings(StageSettings):
         """Gopher's published thresholds; None turns a rule off."""
@@ -101,8 +102,11 @@ class GopherRepetition(DocumentFilter):
         for n in TOP_NGRAMS:
             top = ts.top_ngram_chars(words, n)
             out[f"gopher_top_{n}gram_char_frac"] = None if top is None else top / size
+        chars = 1
         for n in DUP_NGRAMS:
-            out[f"gopher_dup_{n}gram_char_frac"] = ts.duplicate_ngram_chars(words, n) / size
+            # no repeated n-gram means no repeated longer one either
+            chars = ts.duplicate_ngram_chars(words, n) if chars else 0
+            out[f"gopher_dup_{n}gram_char_frac"] = chars / size
         return out
 
     def keep_document(self, scores: Mapping[str, Any]) -> str | None:

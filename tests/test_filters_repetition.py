@@ -93,3 +93,29 @@ def test_no_space_languages_skip_ngram_rules_but_not_line_rules(lang):
 def test_settings_reject_unknown_ngram_sizes():
     with pytest.raises(ValueError):
         GopherRepetition({"max_top_ngram_char_frac": {7: 0.1}})
+
+
+def _reference_duplicate_ngram_chars(words, n):
+    """The rule as written in datatrove: visit every position, jump n after a repeat."""
+    seen, chars, i = set(), 0, 0
+    while i < len(words) - n + 1:
+        gram = tuple(words[i:i + n])
+        if gram in seen:
+            chars += sum(map(len, gram))
+            i += n
+        else:
+            seen.add(gram)
+            i += 1
+    return chars
+
+
+def test_duplicate_ngram_scan_matches_the_plain_definition():
+    import random
+
+    from stages.text_stats import duplicate_ngram_chars
+
+    rnd = random.Random(7)
+    for _ in range(2000):
+        words = [rnd.choice(["a", "bb", "c"]) for _ in range(rnd.randint(0, 40))]
+        for n in (1, 2, 3, 5):
+            assert duplicate_ngram_chars(words, n) == _reference_duplicate_ngram_chars(words, n), (words, n)
