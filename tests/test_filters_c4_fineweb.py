@@ -127,9 +127,11 @@ def test_fineweb_duplicated_line_characters():
 
 
 def test_fineweb_newline_word_ratio():
-    words = distinct_words(33, 12)
-    lines = [" ".join(words[3 * i:3 * i + 3]) + "." for i in range(11)]
-    inside, outside = "\n".join(lines[:10]), "\n".join(lines)  # 9/30 = 0.3, 10/33 > 0.3
+    # lines of 3 long words, 3 of them ending in "." (a token too): n lines give n - 1
+    # newlines over 3n + 3 tokens; 19 lines: 18 / 60 = 0.3, 20 lines: 19 / 63 above
+    words = distinct_words(60, 12)
+    lines = [" ".join(words[3 * i:3 * i + 3]) + ("." if i < 3 else "") for i in range(20)]
+    inside, outside = "\n".join(lines[:19]), "\n".join(lines)
     rows = fw(inside, outside)
     assert rows[0]["fineweb_newline_word_ratio"] == pytest.approx(0.3)
     assert [r["drop_reason"] for r in rows] == [None, "fineweb_quality.newline_word_ratio"]
