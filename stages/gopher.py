@@ -50,15 +50,31 @@ _WORD = re.compile(rf"[^\s{_P}](?:\S*[^\s{_P}])?")
 # ("3.5", "5,000"), URLs and command-line options whole, contractions split off, and other
 # punctuation or symbols a token each (a run like "..." or "----" is one). Rules that
 # divide by "words" in datatrove divide by these tokens; word counts and lengths use the
-# tokens that are words. One regex pass, many times faster than spaCy's tokenizer.
+# tokens that are words. One regex pass, many times faster than spaCy's tokenizer. Word
+# characters include combining marks, so Devanagari or Arabic words are not cut apart.
+def _mark_class() -> str:
+    """Regex class body: combining marks (Mn, Mc, Me) of the Basic Multilingual Plane, which
+    `\w` leaves out; without them Devanagari or Arabic words would break at every vowel sign."""
+    ranges: list[list[int]] = []
+    for cp in range(0x10000):
+        if unicodedata.category(chr(cp))[0] == "M":
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1][1] = cp
+            else:
+                ranges.append([cp, cp])
+    return "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+
+
+_W = rf"[\w{_mark_class()}]"
 _CJK_PUNCT = "\u3001-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
 _TOKEN = re.compile(
     r"https?://[^\s<>\"]*[^\s<>\".,;:!?)\]']"  # a URL, without the punctuation after it
     r"|(?:[A-Za-z]\.){2,}"  # e.g. i.e. U.S.
-    r"|(?<![^\s(\[\"'])(?:--?|/|~/|\.)\w+(?:[.,]\w+)*"  # -v --help /etc ~/f .conf: one token
-    r"|['’]\w+|(?i:can)(?=not\b)"  # 's 're n't, can|not: tokens of their own
-    rf"|\w+(?:(?:[.,]|[-:=+](?=\d)|(?<=\d)-|\((?=\w)|/(?=\d)|[{_CJK_PUNCT}]+(?=\w))\w+)*(?:/(?!\w)|¶|(?<=\d)=+)?"  # 3.5 UTF-8
-    r"|\.{2,}|-{2,}|\*{2,}|#{2,}|~{2,}|\+{2,}|[^\w\s]"  # "...", "----": one token
+    rf"|(?<![^\s(\[\"'])(?:--?|/|~/\.?|\*?\.){_W}+(?:[.,]{_W}+)*"  # -v --help /etc ~/.ssh .conf
+    rf"|['’]{_W}+|(?i:can)(?=not\b)"  # 's 're n't, can|not: tokens of their own
+    rf"|{_W}+(?:(?:[.,]|[-:=](?=\d)|(?<=\d)-|\+(?=\w)|\((?=\w)|/(?=\d)|[{_CJK_PUNCT}]+(?=\w)){_W}+)*"
+    r"(?:/(?!\w)|¶|(?<=\d)=+|\++)?"  # 3.5 UTF-8 4.13+dfsg GTK+ C++ a(b icon/
+    r"|\|[-|:]+|\.{2,}|-{2,}|\*{2,}|#{2,}|~{2,}|\+{2,}|[^\w\s]"  # "...", "----", "|---|": one token
 )
 
 BULLETS = ("•", "●", "○", "◦", "▪", "▫", "‣", "∙", "·", "-", "–", "—", "*")

@@ -254,3 +254,13 @@ def test_apply_with_nothing_to_score():
     out = GopherQuality().apply(batch)
     assert out.column("drop_reason").to_pylist() == ["langid.low_score"]
     assert all(out.column(c).to_pylist() == [None] for c in SCORES)
+
+
+def test_tokens_follow_datatrove_counting():
+    from stages.gopher import split_tokens
+
+    assert split_tokens("Don't use e-mail: see /etc/apt or http://a.example/x. It costs 3.5% (5,000)...") == (
+        "Don", "'t", "use", "e", "-", "mail", ":", "see", "/etc", "/", "apt", "or", "http://a.example/x",
+        ".", "It", "costs", "3.5", "%", "(", "5,000", ")", "...")
+    assert split_tokens("हिन्दी भाषा غالباً") == ("हिन्दी", "भाषा", "غالباً")  # vowel signs stay in the word
+    assert split_tokens("GTK+ C++ UTF-8 --help |---|---|") == ("GTK+", "C++", "UTF-8", "--help", "|---|---|")
