@@ -45,16 +45,11 @@ _P = _punct_class()
 # One regex pass, about as fast as str.split().
 _WORD = re.compile(rf"[^\s{_P}](?:\S*[^\s{_P}])?")
 
-# Tokens as datatrove counts them (its English tokenizer is spaCy's, whose prefix, suffix
-# and infix rules this follows where they matter for counts): words with inner '.' and ','
-# ("3.5", "5,000"), URLs and command-line options whole, contractions split off, and other
-# punctuation or symbols a token each (a run like "..." or "----" is one). Rules that
-# divide by "words" in datatrove divide by these tokens; word counts and lengths use the
-# tokens that are words. One regex pass, many times faster than spaCy's tokenizer. Word
-# characters include combining marks, so Devanagari or Arabic words are not cut apart.
+
 def _mark_class() -> str:
     """Regex class body: combining marks (Mn, Mc, Me) of the Basic Multilingual Plane, which
-    `\w` leaves out; without them Devanagari or Arabic words would break at every vowel sign."""
+    the regex word class leaves out; without them Devanagari or Arabic words would break at
+    every vowel sign."""
     ranges: list[list[int]] = []
     for cp in range(0x10000):
         if unicodedata.category(chr(cp))[0] == "M":
@@ -65,6 +60,13 @@ def _mark_class() -> str:
     return "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
 
 
+# Tokens as datatrove counts them (its English tokenizer is spaCy's, whose prefix, suffix
+# and infix rules this follows where they matter for counts): words with inner '.' and ','
+# ("3.5", "5,000"), URLs and command-line options whole, contractions split off, and other
+# punctuation or symbols a token each (a run like "..." or "----" is one). Rules that
+# divide by "words" in datatrove divide by these tokens; word counts and lengths use the
+# tokens that are words. One regex pass, many times faster than spaCy's tokenizer. Word
+# characters include combining marks, so Devanagari or Arabic words are not cut apart.
 _W = rf"[\w{_mark_class()}]"
 _CJK_PUNCT = "\u3001-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
 _TOKEN = re.compile(
