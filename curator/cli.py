@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from curator.errors import CuratorError
+from curator.errors import CuratorError, ManifestError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,8 +19,19 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("manifest")
     assets = sub.add_parser("assets", help="model and tokenizer files")
     assets.add_argument("action", choices=["fetch", "list"])
-    st = sub.add_parser("stats", help="print the funnel of a finished run")
+    st = sub.add_parser("stats", help="print the funnel, drop reasons, duplicates, mixture and shards of a run")
     st.add_argument("run_dir")
+    st.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    df = sub.add_parser("diff", help="what changed between two runs (settings, funnel, drop reasons, mixture)")
+    df.add_argument("run_a")
+    df.add_argument("run_b")
+    df.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    rp = sub.add_parser("report", help="(re)write RUN_DIR/report.html")
+    rp.add_argument("run_dir")
+    ins = sub.add_parser("inspect", help="rejected documents of a run directory (or the contents of a shard)")
+    ins.add_argument("path", help="a run directory (has stats/) or a shard")
+    ins.add_argument("-n", type=int, default=5, help="how many documents to show (default 5)")
+    ins.add_argument("--reason", help="drop reason, e.g. gopher_quality.word_count; without it, list the reasons")
     return p
 
 
@@ -64,10 +75,45 @@ def _dispatch(args) -> int:
                 print(f"{name:8} {state:8} {a.description}")
         return 0
     if args.command == "stats":
-        from curator.report import print_summary
+        if args.json:
+            import json
 
-        print_summary(args.run_dir)
+            from curator.runstats import collect
+
+            info = collect(args.run_dir)
+            print(json.dumps(info, indent=1, sort_keys=True))
+            return 4 if info["accounting_problems"] else 0
+        from curator.report import print_stats
+
+        return 4 if print_stats(args.run_dir)["accounting_problems"] else 0
+    if args.command == "diff":
+        from curator.rundiff import diff, print_diff
+
+        if args.json:
+            import json
+
+            print(json.dumps(diff(args.run_a, args.run_b), indent=1, sort_keys=True, default=str))
+        else:
+            print_diff(args.run_a, args.run_b)
         return 0
+    if args.command == "report":
+        from curator.report import write_report
+
+        print(f"report: {write_report(args.run_dir)}")
+        return 0
+    if args.command == "inspect":
+        from pathlib import Path
+
+        if (Path(args.path) / "stats").is_dir():
+            from curator.report import print_rejected
+
+            print_rejected(args.path, args.reason, args.n)
+            return 0
+        try:
+            from curator import inspect_shards  # shard files are decoded by their own module
+        except ImportError:
+            raise ManifestError(f"{args.path}: not a run directory (no stats/ folder inside)") from None
+        return inspect_shards.main(args)
     raise AssertionError(args.command)
 
 

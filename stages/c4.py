@@ -27,7 +27,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from stages import text_stats as ts
-from stages.base import DocumentFilter, StageSettings
+from stages.base import DocumentFilter, StageSettings, thresholds_from
 
 CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_PUNCTUATION = (".", "?", "!", '"', "'", "。", "！", "？", "．")
@@ -147,6 +147,10 @@ class C4Quality(DocumentFilter):
     def keep_batch(self, docs: pa.Table, scores: Mapping[str, Sequence]) -> list[str | None]:
         names = list(self.columns)
         return [self.keep_document({n: scores[n][i] for n in names}) for i in range(docs.num_rows)]
+
+    @classmethod
+    def thresholds(cls, settings):
+        return thresholds_from([("c4_sentences", ">=", cls._settings(settings).min_sentences, "too_few_sentences")])
 
     def keep_document(self, scores: Mapping[str, Any]) -> str | None:
         s = self.settings

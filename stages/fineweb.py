@@ -20,7 +20,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from stages import text_stats as ts
-from stages.base import DocumentFilter, StageSettings
+from stages.base import DocumentFilter, StageSettings, thresholds_from
 from stages.gopher import split_tokens
 
 
@@ -78,6 +78,16 @@ class FineWebQuality(DocumentFilter):
             words = len(split_tokens(text))
             out["fineweb_newline_word_ratio"] = text.count("\n") / max(words, 1)
         return out
+
+    @classmethod
+    def thresholds(cls, settings):
+        s = cls._settings(settings)
+        return thresholds_from([
+            ("fineweb_line_punct_ratio", ">=", s.min_line_punct_ratio, "line_punct_ratio"),
+            ("fineweb_short_line_ratio", "<=", s.max_short_line_ratio, "short_line_ratio"),
+            ("fineweb_char_dup_ratio", "<=", s.max_char_dup_ratio, "char_dup_ratio"),
+            ("fineweb_newline_word_ratio", "<=", s.max_newline_word_ratio, "newline_word_ratio"),
+        ])
 
     def keep_document(self, scores: Mapping[str, Any]) -> str | None:
         s = self.settings

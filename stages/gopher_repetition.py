@@ -20,7 +20,7 @@ import pyarrow as pa
 from pydantic import Field, field_validator
 
 from stages import text_stats as ts
-from stages.base import DocumentFilter, StageSettings
+from stages.base import DocumentFilter, StageSettings, thresholds_from
 from stages.gopher import split_tokens
 
 TOP_NGRAMS = (2, 3, 4)
@@ -108,6 +108,18 @@ class GopherRepetition(DocumentFilter):
             chars = ts.duplicate_ngram_chars(words, n) if chars else 0
             out[f"gopher_dup_{n}gram_char_frac"] = chars / size
         return out
+
+    @classmethod
+    def thresholds(cls, settings):
+        s = cls._settings(settings)
+        return thresholds_from([
+            ("gopher_dup_para_frac", "<=", s.max_dup_para_frac, "dup_paragraphs"),
+            ("gopher_dup_para_char_frac", "<=", s.max_dup_para_char_frac, "dup_paragraph_chars"),
+            ("gopher_dup_line_frac", "<=", s.max_dup_line_frac, "dup_lines"),
+            ("gopher_dup_line_char_frac", "<=", s.max_dup_line_char_frac, "dup_line_chars"),
+            *[(f"gopher_top_{n}gram_char_frac", "<=", v, f"top_{n}gram") for n, v in s.max_top_ngram_char_frac.items()],
+            *[(f"gopher_dup_{n}gram_char_frac", "<=", v, f"dup_{n}gram") for n, v in s.max_dup_ngram_char_frac.items()],
+        ])
 
     def keep_document(self, scores: Mapping[str, Any]) -> str | None:
         s = self.settings

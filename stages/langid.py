@@ -10,7 +10,7 @@ from pydantic import Field
 
 from classifiers.fasttext_lid import LanguageIdentifier
 from curator.assets import resolve
-from stages.base import Stage, StageSettings
+from stages.base import Stage, StageSettings, Threshold
 
 
 class LanguageIdSettings(StageSettings):
@@ -52,6 +52,10 @@ class LanguageId(Stage):
             not_code = pc.fill_null(pc.not_equal(batch.column("kind"), "code"), True)
             mask = pc.and_(mask, not_code)
         return mask
+
+    @classmethod
+    def thresholds(cls, settings) -> dict[str, list[Threshold]]:
+        return {"lang_score": [Threshold(">=", cls._settings(settings).min_score, "low_score")]}
 
     def score_batch(self, docs: pa.Table) -> dict[str, Sequence]:
         langs, scores = self.model.predict(docs.column("text").to_pylist())

@@ -66,7 +66,9 @@ class _ShardGroup:
             writer.abort()
 
 
-def _write_partition(batches, out_dir: str, seq_lens: list[int], vocab_size: int):
+def _write_partition(batches, out_dir: str, seq_lens: list[int], vocab_size: int, fault=(0.0, None)):
+    from curator.faults import maybe_fail
+
     group: _ShardGroup | None = None
     rows: list[dict] = []
     try:
@@ -83,6 +85,7 @@ def _write_partition(batches, out_dir: str, seq_lens: list[int], vocab_size: int
         if group is not None:
             rows += group.close()
             group = None
+        maybe_fail("shards", fault)  # test switch: the task dies after its shards are written
     except BaseException:
         if group is not None:
             group.abort()
@@ -100,6 +103,8 @@ def write_shards(df, out_dir: str, seq_lens: list[int], vocab_size: int, n_shard
     key = F.xxhash64(F.lit(seed), F.col("id"), F.col("copy"))
     copies = copies.withColumn("key", key).withColumn("shard", F.pmod(F.col("key"), F.lit(n_shards)))
     ordered = copies.repartition(n_shards, "shard").sortWithinPartitions("shard", "key", "id", "copy")
-    fn = partial(_write_partition, out_dir=out_dir, seq_lens=seq_lens, vocab_size=vocab_size)
+    from curator import faults
+
+    fn = partial(_write_partition, out_dir=out_dir, seq_lens=seq_lens, vocab_size=vocab_size, fault=faults.settings())
     meta = ordered.select("shard", "input_ids").mapInArrow(fn, spark_schema(SHARD_META)).collect()
     return sorted((r.asDict() for r in meta), key=lambda r: (r["seq_len"], r["shard"]))
