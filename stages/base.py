@@ -37,12 +37,24 @@ class Threshold(NamedTuple):
     rule: str
 
 
+def thresholds_from(limits) -> dict[str, list[Threshold]]:
+    """{column: [Threshold]} from (column, op, limit, rule) rows; None limits (rules turned off)
+    are left out."""
+    out: dict[str, list[Threshold]] = {}
+    for col, op, limit, rule in limits:
+        if limit is not None and limit != -1:
+            out.setdefault(col, []).append(Threshold(op, float(limit), rule))
+    return out
+
+
 class Stage:
     """A per-document step run inside `mapInArrow` (and in plain tests without Spark)."""
 
     name: ClassVar[str]
     Settings: ClassVar[type[StageSettings]] = StageSettings
     columns: ClassVar[dict[str, pa.DataType]] = {}
+    language_note: ClassVar[str | None] = None
+    """For reports: which rules this stage skips or adapts for some languages, if any."""
 
     def __init__(self, settings: StageSettings | Mapping[str, Any] | None = None):
         if not isinstance(settings, StageSettings):
@@ -107,13 +119,26 @@ class Stage:
 
     @classmethod
     def output_schema(cls, schema: pa.Schema) -> pa.Schema:
+        """`schema` plus this stage's columns. A column already there with the same type is
+        shared: the same stage listed twice with other `domains:` and thresholds (per-domain
+        settings) fills the same score columns, each instance for its own rows."""
         from curator.schema import with_columns
 
-        return with_columns(schema, cls.columns)
+        new = {}
+        for name, dtype in cls.columns.items():
+            i = schema.get_field_index(name)
+            if i == -1:
+                new[name] = dtype
+            elif schema.field(i).type != dtype:
+                raise ValueError(f"column {name!r} of stage {cls.name!r} is already in the schema as {schema.field(i).type}")
+        return with_columns(schema, new)
 
 
 class DocumentFilter(Stage):
     """A stage written one document at a time: `score_document` then `keep_document`."""
+
+    fields: ClassVar[tuple[str, ...]] = ("text", "lang")
+    """The columns `score_document` reads; only these are converted to Python objects."""
 
     def score_document(self, doc: Mapping[str, Any]) -> Mapping[str, Any]:
         raise NotImplementedError
@@ -122,7 +147,7 @@ class DocumentFilter(Stage):
         raise NotImplementedError
 
     def score_batch(self, docs: pa.Table) -> dict[str, list]:
-        per_doc = [self.score_document(d) for d in docs.to_pylist()]
+        per_doc = [self.score_document(d) for d in docs.select(list(self.fields)).to_pylist()]
         return {name: [s.get(name) for s in per_doc] for name in self.columns}
 
     def keep_batch(self, docs: pa.Table, scores: Mapping[str, Sequence]) -> list[str | None]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,6 +45,40 @@ _P = _punct_class()
 # One regex pass, about as fast as str.split().
 _WORD = re.compile(rf"[^\s{_P}](?:\S*[^\s{_P}])?")
 
+
+def _mark_class() -> str:
+    """Regex class body: combining marks (Mn, Mc, Me) of the Basic Multilingual Plane, which
+    the regex word class leaves out; without them Devanagari or Arabic words would break at
+    every vowel sign."""
+    ranges: list[list[int]] = []
+    for cp in range(0x10000):
+        if unicodedata.category(chr(cp))[0] == "M":
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1][1] = cp
+            else:
+                ranges.append([cp, cp])
+    return "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+
+
+# Tokens as datatrove counts them (its English tokenizer is spaCy's, whose prefix, suffix
+# and infix rules this follows where they matter for counts): words with inner '.' and ','
+# ("3.5", "5,000"), URLs and command-line options whole, contractions split off, and other
+# punctuation or symbols a token each (a run like "..." or "----" is one). Rules that
+# divide by "words" in datatrove divide by these tokens; word counts and lengths use the
+# tokens that are words. One regex pass, many times faster than spaCy's tokenizer. Word
+# characters include combining marks, so Devanagari or Arabic words are not cut apart.
+_W = rf"[\w{_mark_class()}]"
+_CJK_PUNCT = "\u3001-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
+_TOKEN = re.compile(
+    r"https?://[^\s<>\"]*[^\s<>\".,;:!?)\]']"  # a URL, without the punctuation after it
+    r"|(?:[A-Za-z]\.){2,}"  # e.g. i.e. U.S.
+    rf"|(?<![^\s(\[\"'])(?:--?|/|~/\.?|\*?\.){_W}+(?:[.,]{_W}+)*"  # -v --help /etc ~/.ssh .conf
+    rf"|['’]{_W}+|(?i:can)(?=not\b)"  # 's 're n't, can|not: tokens of their own
+    rf"|{_W}+(?:(?:[.,]|[-:=](?=\d)|(?<=\d)-|\+(?=\w)|\((?=\w)|/(?=\d)|[{_CJK_PUNCT}]+(?=\w)){_W}+)*"
+    r"(?:/(?!\w)|¶|(?<=\d)=+|\++)?"  # 3.5 UTF-8 4.13+dfsg GTK+ C++ a(b icon/
+    r"|\|[-|:]+|\.{2,}|-{2,}|\*{2,}|#{2,}|~{2,}|\+{2,}|[^\w\s]"  # "...", "----", "|---|": one token
+)
+
 BULLETS = ("•", "●", "○", "◦", "▪", "▫", "‣", "∙", "·", "-", "–", "—", "*")
 """Characters that make a line a bullet line when it starts with one (after indentation)."""
 ELLIPSES = ("...", "…")
@@ -52,6 +87,18 @@ ELLIPSES = ("...", "…")
 def split_words(text: str) -> list[str]:
     """Words of `text`: one regex pass (no per-character Python loop, no NLTK)."""
     return _WORD.findall(text)
+
+
+@lru_cache(maxsize=8)
+def split_tokens(text: str) -> tuple[str, ...]:
+    """Words and punctuation tokens of `text` (see `_TOKEN`). Cached for the last few texts,
+    since Gopher quality, Gopher repetition and FineWeb tokenize the same document."""
+    return tuple(_TOKEN.findall(text))
+
+
+def is_word(token: str) -> bool:
+    """A token that is not only punctuation or symbols."""
+    return token[0].isalnum() or token[0] == "_"
 
 
 def _base_lang(lang: str | None) -> str | None:
@@ -70,12 +117,17 @@ class GopherQuality(DocumentFilter):
     English (MassiveWeb); for other languages `gopher_stop_words` is null and the rule is
     skipped, while the language-neutral rules still apply.
 
+    Words: counts and lengths are over the word tokens of `split_tokens`; the symbol and
+    alphabetic ratios are over all tokens, punctuation included, as datatrove computes them
+    (with spaCy tokens), which the Gopher paper leaves open.
+
     Lines: the line ratios are over non-blank lines, so blank lines between paragraphs do
     not dilute them (datatrove counts blank lines too); bullets are the common list marks in
     `BULLETS`, not only datatrove's '•' and '-'.
     """
 
     name = "gopher_quality"
+    language_note = "zh, ja, th, lo, km, my, bo: no rule evaluated (kept, null scores); stop words: English only"
 
     class Settings(StageSettings):
         """Gopher's published thresholds; None turns a rule off."""
@@ -98,12 +150,12 @@ class GopherQuality(DocumentFilter):
         meaningless: no rule is evaluated, all scores stay null and the document is kept."""
 
     columns = {
-        "gopher_words": pa.int64(),  # words (see `split_words`)
+        "gopher_words": pa.int64(),  # tokens that are words (see `split_tokens`)
         "gopher_avg_word_length": pa.float64(),  # mean characters per word
-        "gopher_symbol_word_ratio": pa.float64(),  # max('#' count, ellipsis count) / words
+        "gopher_symbol_word_ratio": pa.float64(),  # max('#' count, ellipsis count) / tokens
         "gopher_bullet_lines_ratio": pa.float64(),  # bullet lines / non-blank lines
         "gopher_ellipsis_lines_ratio": pa.float64(),  # ellipsis-ended / non-blank lines
-        "gopher_alpha_words_ratio": pa.float64(),  # words with a letter / words
+        "gopher_alpha_words_ratio": pa.float64(),  # tokens with a letter / tokens
         "gopher_stop_words": pa.int64(),  # distinct stop words present (English only)
     }
 
@@ -119,15 +171,16 @@ class GopherQuality(DocumentFilter):
         if lang in self._skip:
             return {}
         text = doc.get("text") or ""
-        words = split_words(text)
-        n = len(words)
+        tokens = split_tokens(text)
+        words = [t for t in tokens if is_word(t)]
+        n, nt = len(words), len(tokens)
         lines = [ln.strip() for ln in text.splitlines()]
         lines = [ln for ln in lines if ln]
         return {
             "gopher_words": n,
             "gopher_avg_word_length": sum(map(len, words)) / n if n else None,
             "gopher_symbol_word_ratio": (
-                max(text.count("#"), sum(text.count(e) for e in ELLIPSES)) / n if n else None
+                max(text.count("#"), sum(text.count(e) for e in ELLIPSES)) / nt if nt else None
             ),
             "gopher_bullet_lines_ratio": (
                 sum(ln.startswith(BULLETS) for ln in lines) / len(lines) if lines else None
@@ -136,7 +189,7 @@ class GopherQuality(DocumentFilter):
                 sum(ln.endswith(ELLIPSES) for ln in lines) / len(lines) if lines else None
             ),
             "gopher_alpha_words_ratio": (
-                sum(any(c.isalpha() for c in w) for w in words) / n if n else None
+                sum(any(c.isalpha() for c in t) for t in tokens) / nt if nt else None
             ),
             "gopher_stop_words": (
                 len(self._stop.intersection(w.lower() for w in words))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import Field
 
 from classifiers.fasttext_lid import LanguageIdentifier
@@ -17,10 +18,19 @@ class LanguageIdSettings(StageSettings):
     keep: list[str] | None = None
     """Language codes to keep; None keeps every language."""
     min_score: float = Field(default=0.65, ge=0.0, le=1.0)
+    """Documents whose top language scores below this are dropped (`langid.low_score`)."""
+    label_code: bool = False
+    """Code documents (`kind == "code"`) are never language-filtered; with this set they are
+    still labelled (`lang`, `lang_score`), otherwise they are not scored at all."""
 
 
 class LanguageId(Stage):
-    """Fills the base columns `lang`/`lang_score`; drops by keep-list, then by low confidence."""
+    """Fills the base columns `lang`/`lang_score`; drops by keep-list, then by low confidence.
+
+    Per-domain keep-lists and thresholds: list the stage once per group of domains, each
+    with its `domains:`. The model is any fastText language-ID model (`asset:lid176`, the
+    lid.176 file shipped in a registry package, or a path to a .bin/.ftz file).
+    """
 
     name = "langid"
     Settings = LanguageIdSettings
@@ -36,6 +46,13 @@ class LanguageId(Stage):
             self._model = LanguageIdentifier(resolve(self.settings.model))
         return self._model
 
+    def applies_to(self, batch: pa.RecordBatch) -> pa.Array:
+        mask = super().applies_to(batch)
+        if not self.settings.label_code:
+            not_code = pc.fill_null(pc.not_equal(batch.column("kind"), "code"), True)
+            mask = pc.and_(mask, not_code)
+        return mask
+
     @classmethod
     def thresholds(cls, settings) -> dict[str, list[Threshold]]:
         return {"lang_score": [Threshold(">=", cls._settings(settings).min_score, "low_score")]}
@@ -47,8 +64,11 @@ class LanguageId(Stage):
     def keep_batch(self, docs: pa.Table, scores: Mapping[str, Sequence]) -> list[str | None]:
         keep = set(self.settings.keep) if self.settings.keep is not None else None
         out: list[str | None] = []
-        for lang, score in zip(scores["lang"], scores["lang_score"]):
-            if keep is not None and lang not in keep:
+        kinds = docs.column("kind").to_pylist()
+        for lang, score, kind in zip(scores["lang"], scores["lang_score"], kinds):
+            if kind == "code":
+                out.append(None)
+            elif keep is not None and lang not in keep:
                 out.append("language")
             elif score < self.settings.min_score:
                 out.append("low_score")

@@ -31,6 +31,14 @@ def words(n: int) -> str:
     return " ".join(itertools.islice(itertools.cycle(PROSE.split()), n))
 
 
+PLAIN = [w.strip(".,") for w in PROSE.split() if w.strip(".,").isalpha()]
+
+
+def plain(n: int) -> str:
+    """n words of PROSE without any punctuation (each word is one token)."""
+    return " ".join(itertools.islice(itertools.cycle(PLAIN), n))
+
+
 # -- one document just inside (kept) and one just outside (dropped) each threshold ----------
 AVG_SHORT = (
     "My father and I got up early to drive out to the lake. We took a big red box of bait, "
@@ -50,14 +58,8 @@ AVG_LONG = (
     "Regulatory authorities throughout continental Europe therefore mandate externally audited "
     "transition steps."
 )  # 79 words, 790 characters: mean exactly 10
-HASHTAGS = words(54) + "\n#history #travel #millbrook #rivers #heritage #mills"  # 60 words, 6 '#'
-ELLIPSES = (
-    "Well... I finally tried the slow cooker recipe from last week, and honestly... it was "
-    "fine, I guess. The beef came out tender, but the sauce was thin... really thin. Next time "
-    "I will add less stock, maybe a spoon of flour, and leave the lid off for the last hour... "
-    "or two. My kids ate it anyway... all of it, which says something... not sure what. Would "
-    "I make it again? Probably... on a cold Sunday... with better bread."
-)  # 80 words, 8 ellipses
+HASHTAGS = plain(48) + "\n#history #travel #millbrook #rivers #heritage #mills"  # 60 tokens, 6 '#'
+ELLIPSES = " ".join(f"...{plain(9)}" for _ in range(8))  # 72 words + 8 ellipses: 80 tokens
 BULLET_ITEMS = [
     "- two litres of water per person and a refillable bottle",
     "- a waterproof jacket with a hood, even if the forecast is dry",
@@ -84,13 +86,7 @@ HEADLINE_LINES = [
     "Weather: a dry and bright weekend ahead, with frost likely on Sunday night.",
 ]  # 3 of 10 lines end with an ellipsis
 HEADLINES = "\n".join(HEADLINE_LINES)
-SCORES_TABLE = (
-    "Final table after 18 rounds of the county league: Ashford Harriers top the standings on 41 "
-    "points (13 wins, 2 draws, 3 defeats), 2 clear of Rovers on 39. Kingsdown sit third with 35, "
-    "level with Milton United on 35, while Eastbrook Athletic dropped to fifth on 31 after a 2 to "
-    "1 defeat at home. At the bottom, Ferry Lane have only 12 points from 18 games and face a "
-    "trip to the leaders on 18/11 at 3 pm."
-)  # 80 words, 64 with a letter
+NUMBERS = plain(60) + " " + " ".join(str(1990 + i) for i in range(15))  # 60 of 75 tokens
 LISTING = (
     "Handmade oak cutting board. Every board is cut from a single plank of kiln dried oak, "
     "sanded by hand in our small workshop in Devon, then finished in food safe mineral oil. "
@@ -109,14 +105,14 @@ CASES = [
     ("avg_word_length", AVG_LONG, AVG_LONG.replace("steps.", "stages."),
      "gopher_avg_word_length", 10.0, 791 / 79),
     ("symbol_word_ratio", HASHTAGS, HASHTAGS + " #weekend",
-     "gopher_symbol_word_ratio", 0.1, 7 / 61),
-    ("symbol_word_ratio", ELLIPSES, ELLIPSES.replace("tender, but", "tender… but"),
-     "gopher_symbol_word_ratio", 0.1, 9 / 80),
+     "gopher_symbol_word_ratio", 0.1, 7 / 62),
+    ("symbol_word_ratio", ELLIPSES, ELLIPSES + " again…",
+     "gopher_symbol_word_ratio", 0.1, 9 / 82),
     ("bullet_lines", BULLETS_IN, BULLETS_OUT, "gopher_bullet_lines_ratio", 0.9, 1.0),
     ("ellipsis_lines", HEADLINES, HEADLINES.replace("this month.", "this month..."),
      "gopher_ellipsis_lines_ratio", 0.3, 0.4),
-    ("alpha_words", SCORES_TABLE, SCORES_TABLE.replace("have only 12", "have 12"),
-     "gopher_alpha_words_ratio", 0.8, 63 / 79),
+    ("alpha_words", NUMBERS, NUMBERS + " 2005",
+     "gopher_alpha_words_ratio", 0.8, 60 / 76),
     ("stop_words", LISTING, LISTING.replace("plank of kiln dried oak", "kiln dried oak plank"),
      "gopher_stop_words", 2, 1),
 ]
@@ -258,3 +254,13 @@ def test_apply_with_nothing_to_score():
     out = GopherQuality().apply(batch)
     assert out.column("drop_reason").to_pylist() == ["langid.low_score"]
     assert all(out.column(c).to_pylist() == [None] for c in SCORES)
+
+
+def test_tokens_follow_datatrove_counting():
+    from stages.gopher import split_tokens
+
+    assert split_tokens("Don't use e-mail: see /etc/apt or http://a.example/x. It costs 3.5% (5,000)...") == (
+        "Don", "'t", "use", "e", "-", "mail", ":", "see", "/etc", "/", "apt", "or", "http://a.example/x",
+        ".", "It", "costs", "3.5", "%", "(", "5,000", ")", "...")
+    assert split_tokens("हिन्दी भाषा غالباً") == ("हिन्दी", "भाषा", "غالباً")  # vowel signs stay in the word
+    assert split_tokens("GTK+ C++ UTF-8 --help |---|---|") == ("GTK+", "C++", "UTF-8", "--help", "|---|---|")
