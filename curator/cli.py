@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from curator.errors import CuratorError
+from curator.errors import CuratorError, ManifestError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,6 +21,17 @@ def _parser() -> argparse.ArgumentParser:
     assets.add_argument("action", choices=["fetch", "list"])
     st = sub.add_parser("stats", help="print the funnel of a finished run")
     st.add_argument("run_dir")
+    mix = sub.add_parser("mix", help="mixture tools")
+    mix_sub = mix.add_subparsers(dest="mix_command", required=True)
+    mp = mix_sub.add_parser("plan", help="tokens, epochs and documents per domain a weight set implies (no Spark)")
+    mp.add_argument("manifest")
+    mp.add_argument("--weights", action="append", metavar="D=W,...",
+                    help="another weight set to compare, e.g. web=0.7,code=0.3 (repeatable)")
+    mp.add_argument("--budget", help="total output tokens, e.g. 1.5T, 200B, 40M")
+    ins = sub.add_parser("inspect", help="verify shards and decode a few sequences (or a run's rejected documents)")
+    ins.add_argument("path", help="a shard file or prefix, a shards/ folder, or a run directory")
+    ins.add_argument("-n", type=int, default=3, help="how many sequences (or documents) to print")
+    ins.add_argument("--reason", help="drop reason to show (run directories only)")
     return p
 
 
@@ -68,6 +79,22 @@ def _dispatch(args) -> int:
 
         print_summary(args.run_dir)
         return 0
+    if args.command == "mix":
+        from curator.mixplan import mix_plan
+
+        return mix_plan(args.manifest, args.weights, args.budget)
+    if args.command == "inspect":
+        from pathlib import Path
+
+        if (Path(args.path) / "stats").is_dir():  # a run directory: its rejected documents
+            from curator import report
+
+            return report.inspect_rejected(args.path, n=args.n, reason=args.reason)
+        if args.reason:
+            raise ManifestError("--reason applies to a run directory, not to shards")
+        from curator.inspect_shards import inspect
+
+        return inspect(args.path, n=args.n)
     raise AssertionError(args.command)
 
 
