@@ -49,8 +49,25 @@ class Tokenizer:
             return []
         if self.kind == "tiktoken":
             return [self.impl.encode_ordinary(t) for t in texts]
+        backend = self._backend()
+        if backend is not None:  # the Rust tokenizer directly, without offsets: ~20% faster
+            return [e.ids for e in backend.encode_batch_fast(texts, add_special_tokens=False)]
         # split_special_tokens: a page that contains the text "<|endoftext|>" must not forge an EOS.
         return self.impl(texts, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+
+    def _backend(self):
+        """A copy of a fast tokenizer's Rust backend that reads special-token text as text."""
+        if not hasattr(self, "_fast"):
+            self._fast = None
+            b = getattr(self.impl, "backend_tokenizer", None)
+            if b is not None and hasattr(b, "encode_batch_fast") and hasattr(b, "encode_special_tokens"):
+                from tokenizers import Tokenizer as RustTokenizer
+
+                self._fast = RustTokenizer.from_str(b.to_str())
+                self._fast.encode_special_tokens = True
+                self._fast.no_truncation()
+                self._fast.no_padding()
+        return self._fast
 
     def decode(self, ids) -> str:
         return self.impl.decode([int(i) for i in ids])
@@ -153,5 +170,9 @@ def tokenize(df, arrow_schema: pa.Schema, info: dict):
     from curator.schema import spark_schema
 
     out_schema = with_columns(arrow_schema, TOKEN_COLUMNS)
+    # Tokenizing is CPU-bound: a small input read as one partition would use one core.
+    cores = df.sparkSession.sparkContext.defaultParallelism
+    if df.rdd.getNumPartitions() < cores:
+        df = df.repartition(2 * cores)
     fn = partial(_tokenize_batches, path=info["path"], bos=info["bos_id"], eos=info["eos_id"], schema=out_schema)
     return df.mapInArrow(fn, spark_schema(out_schema)), out_schema
