@@ -89,6 +89,8 @@ def _dispatch(args) -> int:
         if (Path(args.path) / "stats").is_dir():  # a run directory: its rejected documents
             from curator import report
 
+            if not hasattr(report, "inspect_rejected"):
+                raise ManifestError(f"{args.path} is a run directory; give its shards/ folder or a shard file")
             return report.inspect_rejected(args.path, n=args.n, reason=args.reason)
         if args.reason:
             raise ManifestError("--reason applies to a run directory, not to shards")

@@ -48,8 +48,10 @@ class _ShardGroup:
         try:
             for n in seq_lens:
                 prefix = f"{out_dir}/{n}/{shard_name(shard)}"
-                ws = {f: WRITERS[f](prefix, vocab_size) for f in formats}
-                self.writers += ws.values()
+                ws = {}
+                for f in formats:
+                    ws[f] = WRITERS[f](prefix, vocab_size)
+                    self.writers.append(ws[f])
                 self.parts[n] = (WindowPacker(n), ws)
         except BaseException:
             self.abort()
