@@ -120,6 +120,34 @@ def load_tokenizer(path: str) -> Tokenizer:
         return tok
 
 
+class _RustEncoder:
+    """Just the encoder of a `tokenizer.json`, through `tokenizers` alone: what Spark workers
+    load, since importing transformers costs a worker seconds (tens under load)."""
+
+    def __init__(self, file: str):
+        from tokenizers import Tokenizer as RustTokenizer
+
+        self.impl = RustTokenizer.from_file(file)
+        self.impl.encode_special_tokens = True  # "<|endoftext|>" in a page stays text
+        self.impl.no_truncation()
+        self.impl.no_padding()
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        return [e.ids for e in self.impl.encode_batch_fast(texts, add_special_tokens=False)] if texts else []
+
+
+def load_encoder(path: str):
+    """Something with `encode_batch` giving the same ids as `load_tokenizer(path)`, loaded
+    as cheaply as possible (tokenizer.json directly when there is one)."""
+    with _LOCK:
+        key = "encoder:" + path
+        if key not in _CACHE:
+            file = os.path.join(path, "tokenizer.json") if os.path.isdir(path) else path
+            _CACHE[key] = _RustEncoder(file) if file.endswith(".json") and os.path.isfile(file) else None
+        enc = _CACHE[key]
+    return enc if enc is not None else load_tokenizer(path)
+
+
 def tokenizer_info(path: str, add_bos: bool, add_eos: bool) -> dict:
     """What shards/manifest.json records about the tokenizer (and what fingerprints it)."""
     tok = load_tokenizer(path)
@@ -148,7 +176,7 @@ def tokenizer_info(path: str, add_bos: bool, add_eos: bool) -> dict:
 
 
 def _tokenize_batches(batches, path: str, bos: int | None, eos: int | None, schema: pa.Schema):
-    tok = load_tokenizer(path)
+    tok = load_encoder(path)
     in_schema = pa.schema([f for f in schema if f.name not in TOKEN_COLUMNS])
     for batch in batches:
         batch = conform(batch, in_schema)

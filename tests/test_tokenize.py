@@ -7,7 +7,7 @@ import pytest
 
 from curator.assets import resolve
 from curator.errors import EnvironmentProblem
-from stages.tokenize import load_tokenizer, tokenizer_info
+from stages.tokenize import load_encoder, load_tokenizer, tokenizer_info
 
 TRICKY = ["Hello world", "a page that says <|endoftext|> in its text", "Grüße aus 東京 ✓\n\n\tdef f(x): return x", ""]
 
@@ -46,6 +46,11 @@ def test_transformers_fast_path_equals_the_tokenizer_call():
     assert 50256 not in ref[1]
     long = "x " * 5000  # no truncation on the fast path
     assert tok.encode_batch([long])[0] == tok.impl(long, add_special_tokens=False)["input_ids"]
+    # what Spark workers load: tokenizer.json through `tokenizers` only, same ids
+    worker = load_encoder(resolve("asset:gpt2"))
+    assert type(worker).__name__ == "_RustEncoder"
+    assert worker.encode_batch(TRICKY + [long]) == ref + [tok.encode_batch([long])[0]]
+    assert load_encoder(resolve("tiktoken:cl100k_base")).encode_batch(TRICKY)[0] == [9906, 1917]
 
 
 def test_tokenizer_json_file_is_loaded_and_hashed(tmp_path):
