@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ASSETS := $(VENV)/.assets
 
-.PHONY: demo test venv assets clean sample
+.PHONY: demo test venv assets clean sample browser
 
 venv: $(STAMP)
 
@@ -29,6 +29,15 @@ demo: assets
 
 test: assets
 	$(BIN)/python -m pytest -q
+
+# Headless Chromium + chromedriver for the report's browser test (Debian, as root); a no-op when
+# they are installed, and only a note without root (the test then skips, saying why).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium and chromium-driver (apt-get)"; \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "note: chromium/chromedriver missing (installing them needs root and apt-get): the browser test will be skipped"; fi
 
 # Rebuild the bundled sample (it is committed; this shows it is made by the project itself).
 sample: venv

@@ -19,8 +19,15 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("manifest")
     assets = sub.add_parser("assets", help="model and tokenizer files")
     assets.add_argument("action", choices=["fetch", "list"])
-    st = sub.add_parser("stats", help="print the funnel of a finished run")
+    st = sub.add_parser("stats", help="print the funnel, drop reasons, duplicates, mixture and shards of a run")
     st.add_argument("run_dir")
+    st.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    df = sub.add_parser("diff", help="what changed between two runs (settings, funnel, drop reasons, mixture)")
+    df.add_argument("run_a")
+    df.add_argument("run_b")
+    df.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    rp = sub.add_parser("report", help="(re)write RUN_DIR/report.html")
+    rp.add_argument("run_dir")
     mix = sub.add_parser("mix", help="mixture tools")
     mix_sub = mix.add_subparsers(dest="mix_command", required=True)
     mp = mix_sub.add_parser("plan", help="tokens, epochs and documents per domain a weight set implies (no Spark)")
@@ -28,10 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     mp.add_argument("--weights", action="append", metavar="D=W,...",
                     help="another weight set to compare, e.g. web=0.7,code=0.3 (repeatable)")
     mp.add_argument("--budget", help="total output tokens, e.g. 1.5T, 200B, 40M")
-    ins = sub.add_parser("inspect", help="verify shards and decode a few sequences (or a run's rejected documents)")
-    ins.add_argument("path", help="a shard file or prefix, a shards/ folder, or a run directory")
-    ins.add_argument("-n", type=int, default=3, help="how many sequences (or documents) to print")
-    ins.add_argument("--reason", help="drop reason to show (run directories only)")
+    ins = sub.add_parser("inspect", help="rejected documents of a run directory (or the contents of a shard)")
+    ins.add_argument("path", help="a run directory (has stats/) or a shard")
+    ins.add_argument("-n", type=int, default=5, help="how many documents to show (default 5)")
+    ins.add_argument("--reason", help="drop reason, e.g. gopher_quality.word_count; without it, list the reasons")
     return p
 
 
@@ -75,9 +82,31 @@ def _dispatch(args) -> int:
                 print(f"{name:8} {state:8} {a.description}")
         return 0
     if args.command == "stats":
-        from curator.report import print_summary
+        if args.json:
+            import json
 
-        print_summary(args.run_dir)
+            from curator.runstats import collect
+
+            info = collect(args.run_dir)
+            print(json.dumps(info, indent=1, sort_keys=True))
+            return 4 if info["accounting_problems"] else 0
+        from curator.report import print_stats
+
+        return 4 if print_stats(args.run_dir)["accounting_problems"] else 0
+    if args.command == "diff":
+        from curator.rundiff import diff, print_diff
+
+        if args.json:
+            import json
+
+            print(json.dumps(diff(args.run_a, args.run_b), indent=1, sort_keys=True, default=str))
+        else:
+            print_diff(args.run_a, args.run_b)
+        return 0
+    if args.command == "report":
+        from curator.report import write_report
+
+        print(f"report: {write_report(args.run_dir)}")
         return 0
     if args.command == "mix":
         from curator.mixplan import mix_plan
@@ -86,17 +115,16 @@ def _dispatch(args) -> int:
     if args.command == "inspect":
         from pathlib import Path
 
-        if (Path(args.path) / "stats").is_dir():  # a run directory: its rejected documents
-            from curator import report
+        if (Path(args.path) / "stats").is_dir():
+            from curator.report import print_rejected
 
-            if not hasattr(report, "inspect_rejected"):
-                raise ManifestError(f"{args.path} is a run directory; give its shards/ folder or a shard file")
-            return report.inspect_rejected(args.path, n=args.n, reason=args.reason)
-        if args.reason:
-            raise ManifestError("--reason applies to a run directory, not to shards")
-        from curator.inspect_shards import inspect
-
-        return inspect(args.path, n=args.n)
+            print_rejected(args.path, args.reason, args.n)
+            return 0
+        try:
+            from curator import inspect_shards  # shard files are decoded by their own module
+        except ImportError:
+            raise ManifestError(f"{args.path}: not a run directory (no stats/ folder inside)") from None
+        return inspect_shards.main(args)
     raise AssertionError(args.command)
 
 

@@ -171,3 +171,10 @@ def inspect(path: str, n: int = 3, echo=print, width: int = 300) -> int:
             echo(text if len(text) <= width else text[:width] + f" ... [{len(text) - width:,} more chars]")
     echo(f"ok: {total} shard file sets verified")
     return 0
+
+
+def main(args) -> int:
+    """`curator inspect PATH [-n N]` for anything that is not a run directory."""
+    if getattr(args, "reason", None):
+        raise ManifestError("--reason applies to a run directory (rejected documents), not to shards")
+    return inspect(args.path, n=args.n)

@@ -80,6 +80,9 @@ class Pipeline:
         self.runner = PhaseRunner(self.run_dir, log)
         self._spark = spark
         self.results: dict[str, PhaseResult] = {}
+        from curator.progress import Progress
+
+        self.progress = Progress()  # a live line on a terminal; quiet when not a TTY or in CI
 
     @property
     def spark(self):
@@ -105,7 +108,10 @@ class Pipeline:
         for phase in PHASES:
             fp = fingerprint({"phase": phase, "code": curator.__version__, "after": previous, "settings": settings[phase]})
             build = partial(getattr(self, f"_{phase}"), tok_info=tok_info)
-            self.results[phase] = self.runner.run(OUTPUT_DIRS[phase], fp, build)
+            docs_in = self.results[PHASES[PHASES.index(phase) - 1]].stats.get("kept") if self.results else None
+            with self.progress.phase(phase, docs_in) as shown:
+                self.results[phase] = self.runner.run(OUTPUT_DIRS[phase], fp, build)
+                shown.docs = self.results[phase].stats.get("docs_in", docs_in)
             previous = fp
             if phase == until:
                 break
@@ -144,7 +150,9 @@ class Pipeline:
         return ledger.kept_by_domain(self.results[phase].stats)
 
     def _finish(self, df, out: Path, phase: str, docs_in: dict[str, int] | None) -> dict[str, Any]:
-        df.write.parquet(str(out))
+        from curator import faults
+
+        faults.inject(df, phase).write.parquet(str(out))
         written = self.spark.read.parquet(str(out))
         stats = ledger.funnel(written, docs_in, phase)
         self._write_rejected(written, phase)

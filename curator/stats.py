@@ -35,6 +35,8 @@ def funnel(df, docs_in: dict[str, int] | None = None, phase: str = "") -> dict[s
                 d["tokens_kept"] = r["tokens"] or 0
         else:
             d["dropped"][r["drop_reason"]] = r["docs"]
+            if has_tokens:
+                d.setdefault("tokens_dropped", {})[r["drop_reason"]] = r["tokens"] or 0
     stats = summarise(domains)
     if docs_in is not None:
         check_accounting(phase, docs_in, domains)

@@ -11,7 +11,7 @@ earlier stage, and rows of domains the stage is not configured for, pass through
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,6 +25,16 @@ class StageSettings(BaseModel):
 
     domains: list[str] | None = None
     """Mixture domains this stage applies to; None means all."""
+
+
+class Threshold(NamedTuple):
+    """A limit a stage applies to one score column: rows with `value op limit` false are
+    rejected by `rule` ("<=" is a maximum, ">=" a minimum). Used to draw it on the report's
+    histogram of that column and to point at the score that made a rule fire."""
+
+    op: str
+    limit: float
+    rule: str
 
 
 class Stage:
@@ -47,6 +57,17 @@ class Stage:
     def keep_batch(self, docs: pa.Table, scores: Mapping[str, Sequence]) -> list[str | None]:
         """Per row: None to keep, or the name of the first rule that rejects it."""
         raise NotImplementedError
+
+    @classmethod
+    def thresholds(cls, settings: Mapping[str, Any] | StageSettings | None) -> dict[str, list[Threshold]]:
+        """Score column -> the limits these settings put on it (none by default)."""
+        return {}
+
+    @classmethod
+    def _settings(cls, settings: Mapping[str, Any] | StageSettings | None) -> StageSettings:
+        if isinstance(settings, StageSettings):
+            return settings
+        return cls.Settings.model_validate(dict(settings or {}))
 
     # -- the runner's entry point ---------------------------------------------------------
     def applies_to(self, batch: pa.RecordBatch) -> pa.Array:

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 from pydantic import Field
 
-from stages.base import DocumentFilter, StageSettings
+from stages.base import DocumentFilter, StageSettings, Threshold
 
 
 def _punct_class() -> str:
@@ -144,6 +144,26 @@ class GopherQuality(DocumentFilter):
                 else None
             ),
         }
+
+    @classmethod
+    def thresholds(cls, settings) -> dict[str, list[Threshold]]:
+        s = cls._settings(settings)
+        limits = [
+            ("gopher_words", ">=", s.min_doc_words, "word_count"),
+            ("gopher_words", "<=", s.max_doc_words, "word_count"),
+            ("gopher_avg_word_length", ">=", s.min_avg_word_length, "avg_word_length"),
+            ("gopher_avg_word_length", "<=", s.max_avg_word_length, "avg_word_length"),
+            ("gopher_symbol_word_ratio", "<=", s.max_symbol_word_ratio, "symbol_word_ratio"),
+            ("gopher_bullet_lines_ratio", "<=", s.max_bullet_lines_ratio, "bullet_lines"),
+            ("gopher_ellipsis_lines_ratio", "<=", s.max_ellipsis_lines_ratio, "ellipsis_lines"),
+            ("gopher_alpha_words_ratio", ">=", s.min_alpha_words_ratio, "alpha_words"),
+            ("gopher_stop_words", ">=", s.min_stop_words, "stop_words"),
+        ]
+        out: dict[str, list[Threshold]] = {}
+        for col, op, limit, rule in limits:
+            if limit is not None:
+                out.setdefault(col, []).append(Threshold(op, float(limit), rule))
+        return out
 
     def keep_document(self, scores: Mapping[str, Any]) -> str | None:
         s = self.settings

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from classifiers.fasttext_lid import LanguageIdentifier
 from curator.assets import resolve
-from stages.base import Stage, StageSettings
+from stages.base import Stage, StageSettings, Threshold
 
 
 class LanguageIdSettings(StageSettings):
@@ -35,6 +35,10 @@ class LanguageId(Stage):
         if self._model is None:
             self._model = LanguageIdentifier(resolve(self.settings.model))
         return self._model
+
+    @classmethod
+    def thresholds(cls, settings) -> dict[str, list[Threshold]]:
+        return {"lang_score": [Threshold(">=", cls._settings(settings).min_score, "low_score")]}
 
     def score_batch(self, docs: pa.Table) -> dict[str, Sequence]:
         langs, scores = self.model.predict(docs.column("text").to_pylist())

@@ -91,7 +91,9 @@ class _ShardGroup:
             writer.abort()
 
 
-def _write_partition(batches, out_dir: str, seq_lens: list[int], vocab_size: int, formats: list[str]):
+def _write_partition(batches, out_dir: str, seq_lens: list[int], vocab_size: int, formats: list[str], fault=(0.0, None)):
+    from curator.faults import maybe_fail
+
     group: _ShardGroup | None = None
     rows: list[dict] = []
     try:
@@ -109,6 +111,7 @@ def _write_partition(batches, out_dir: str, seq_lens: list[int], vocab_size: int
         if group is not None:
             rows += group.close()
             group = None
+        maybe_fail("shards", fault)  # test switch: the task dies after its shards are written
     except BaseException:
         if group is not None:
             group.abort()
@@ -130,7 +133,10 @@ def write_shards(
     key = F.xxhash64(F.lit(seed), F.col("id"), F.col("copy"))
     copies = copies.withColumn("key", key).withColumn("shard", F.pmod(F.col("key"), F.lit(n_shards)))
     ordered = copies.repartition(n_shards, "shard").sortWithinPartitions("shard", "key", "id", "copy")
-    fn = partial(_write_partition, out_dir=out_dir, seq_lens=seq_lens, vocab_size=vocab_size, formats=list(formats))
+    from curator import faults
+
+    fn = partial(_write_partition, out_dir=out_dir, seq_lens=seq_lens, vocab_size=vocab_size,
+                 formats=list(formats), fault=faults.settings())
     meta = ordered.select("shard", "id", "input_ids").mapInArrow(fn, spark_schema(SHARD_META)).collect()
     rows = []
     for r in meta:

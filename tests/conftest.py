@@ -20,6 +20,30 @@ def shared(rel: str) -> Path:
     return p
 
 
+def demo_manifest_copy(tmp_path: Path, out_dir: Path, **sections) -> Path:
+    """The demo manifest written to tmp_path with absolute inputs, its runs under out_dir, and
+    top-level sections updated (e.g. spark={"master": "local[2,4]"}); for runs in a subprocess."""
+    import yaml
+
+    data = yaml.safe_load(DEMO.read_text())
+    data["output"]["dir"] = str(out_dir)
+    for src in data["sources"]:
+        src["inputs"] = [str(DEMO.parent / p) for p in src["inputs"]]
+    for key, value in sections.items():
+        data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
+    path = tmp_path / "demo.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def shard_hashes(run_dir: Path) -> dict:
+    """seq_len -> sha256 of every shard, from shards/manifest.json."""
+    import json
+
+    m = json.loads((Path(run_dir) / "shards" / "manifest.json").read_text())
+    return {n: [{f: d["sha256"] for f, d in s["files"].items()} for s in v["shards"]] for n, v in m["seq_lens"].items()}
+
+
 @pytest.fixture(scope="session")
 def spark():
     from curator.manifest import SparkSettings

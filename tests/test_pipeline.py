@@ -12,19 +12,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 from curator.pipeline import PHASES, OUTPUT_DIRS, Pipeline
-from tests.conftest import DEMO, ROOT, shared
+from tests.conftest import DEMO, ROOT, demo_manifest_copy, shard_hashes, shared
 
 
 def shard_manifest(run_dir: Path) -> dict:
     return json.loads((run_dir / "shards" / "manifest.json").read_text())
-
-
-def shard_hashes(run_dir: Path) -> dict:
-    m = shard_manifest(run_dir)
-    return {n: [{f: d["sha256"] for f, d in s["files"].items()} for s in v["shards"]] for n, v in m["seq_lens"].items()}
 
 
 def test_megatron_reads_the_shards_with_the_stated_counts(demo_run):
@@ -175,12 +169,7 @@ def test_cc_sample_languages(spark, tmp_path):
 
 def test_spark_submit_runs_the_same_pipeline(demo_run, tmp_path):
     m, _, _ = demo_run
-    data = yaml.safe_load(DEMO.read_text())
-    data["output"]["dir"] = str(tmp_path / "runs")
-    for src in data["sources"]:
-        src["inputs"] = [str(DEMO.parent / p) for p in src["inputs"]]
-    manifest = tmp_path / "demo.yaml"
-    manifest.write_text(yaml.safe_dump(data))
+    manifest = demo_manifest_copy(tmp_path, tmp_path / "runs")
     submit = Path(sys.executable).parent / "spark-submit"
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
            "SPARK_LOCAL_IP": "127.0.0.1"}

@@ -1,0 +1,345 @@
+"""What a run directory says about itself: funnel, drop reasons, scores, mixture, shards.
+
+Read from `stats/*.json` (the ledger each phase wrote) and, for what the ledger does not
+hold (languages, score distributions), from the phases' parquet with pyarrow, one batch of
+a few projected columns at a time, so it works on a run too big to load and needs no Spark.
+`curator stats`, `curator diff` and `report.html` all read a run through this module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import yaml
+
+from curator.errors import ManifestError
+
+PHASE_DIRS = {
+    "extract": "extracted", "annotate": "annotated", "dedup": "deduped",
+    "tokenize": "tokenized", "mix": "mixed", "shards": "shards",
+}
+SCORED_DIRS = ("annotated", "deduped")
+"""Phases whose numeric columns are scores worth a histogram (later phases only add counts)."""
+NOT_SCORES = {"n_tokens", "repeats", "dup_cluster_size"}
+NOT_SCORE_SUFFIXES = ("_id", "_ids", "_hash", "_cluster_size", "_seed")
+NO_LANG = "-"
+BINS = 40
+STREAM = {"batch_size": 65_536, "batch_readahead": 2, "fragment_readahead": 1}
+"""Read a phase a few batches at a time: memory stays flat however big the run is."""
+
+
+def check_run_dir(run_dir: str | Path) -> Path:
+    run_dir = Path(run_dir)
+    if not (run_dir / "stats").is_dir():
+        raise ManifestError(
+            f"{run_dir}: not a run directory (no stats/ folder); give the folder `curator run` "
+            f"printed, e.g. runs/<run>"
+        )
+    return run_dir
+
+
+def load_phase_stats(run_dir: str | Path) -> dict[str, dict[str, Any]]:
+    """phase -> the stats it wrote to stats/<dir>.json, in pipeline order (missing ones left out)."""
+    out = {}
+    for phase, name in PHASE_DIRS.items():
+        p = Path(run_dir) / "stats" / f"{name}.json"
+        if p.is_file():
+            try:
+                out[phase] = json.loads(p.read_text())
+            except ValueError as e:
+                raise ManifestError(f"{p}: not valid JSON ({e}); re-run the phase to rewrite it") from None
+    return out
+
+
+def _phase_dataset(run_dir: Path, phase_dir: str) -> ds.Dataset | None:
+    path = run_dir / phase_dir
+    if phase_dir == "shards" or not path.is_dir() or not any(path.glob("*.parquet")):
+        return None
+    return ds.dataset(str(path), format="parquet")
+
+
+# -- the funnel ------------------------------------------------------------------------------
+
+def funnel(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per phase and domain: docs in/kept/dropped (per reason), tokens where known."""
+    rows = []
+    for phase, s in stats.items():
+        for domain, d in sorted(s.get("domains", {}).items()):
+            row = {
+                "phase": phase,
+                "domain": domain,
+                "docs_in": d["docs_in"],
+                "kept": d["kept"],
+                "dropped": sum(d["dropped"].values()),
+                "reasons": dict(sorted(d["dropped"].items(), key=lambda kv: (-kv[1], kv[0]))),
+            }
+            if "tokens_kept" in d:
+                dropped_tokens = d.get("tokens_dropped", {})
+                row["tokens_kept"] = d["tokens_kept"]
+                row["tokens_dropped"] = sum(dropped_tokens.values())
+                row["tokens_in"] = row["tokens_kept"] + row["tokens_dropped"]
+            if phase == "mix":
+                real = s.get("realised", {}).get(domain, {})
+                row["tokens_out"] = real.get("tokens", 0)
+                row["docs_out"] = real.get("documents", 0)
+            rows.append(row)
+    return rows
+
+
+def accounting_problems(stats: dict[str, dict[str, Any]]) -> list[str]:
+    """Every place where documents do not add up: in != kept + dropped inside a phase, or a
+    phase's input differs from what the phase before it kept; shards vs the mixture."""
+    problems = []
+    previous: dict[str, Any] | None = None
+    prev_name = ""
+    for phase, s in stats.items():
+        if phase == "shards":
+            mix = stats.get("mix", {})
+            for n, sl in s.get("seq_lens", {}).items():
+                if mix and (sl["tokens"], sl["documents"]) != (mix.get("tokens_out"), mix.get("documents_out")):
+                    problems.append(
+                        f"shards seq_len {n}: {sl['tokens']} tokens of {sl['documents']} documents, mixture "
+                        f"gave {mix.get('tokens_out')} tokens of {mix.get('documents_out')} documents"
+                    )
+            continue
+        domains = s.get("domains", {})
+        for domain, d in sorted(domains.items()):
+            out = d["kept"] + sum(d["dropped"].values())
+            if d["docs_in"] != out:
+                problems.append(f"{phase} {domain}: {d['docs_in']} in but {d['kept']} kept + {out - d['kept']} dropped")
+        if previous is not None:
+            for domain in sorted(set(domains) | set(previous.get("domains", {}))):
+                before = previous.get("domains", {}).get(domain, {}).get("kept", 0)
+                now = domains.get(domain, {}).get("docs_in", 0)
+                if before != now:
+                    problems.append(f"{phase} {domain}: {now} in but {prev_name} kept {before}")
+        previous, prev_name = s, phase
+    return problems
+
+
+def drop_reasons(run_dir: str | Path) -> list[dict[str, Any]]:
+    """Dropped documents per (phase, domain, language, reason), most first; read from the
+    phases' parquet (the ledger has no languages). Documents not yet language-identified
+    (the extract phase, domains without langid) have language "-"."""
+    run_dir = Path(run_dir)
+    counts: Counter = Counter()
+    for phase, name in PHASE_DIRS.items():
+        dataset = _phase_dataset(run_dir, name)
+        if dataset is None:
+            continue
+        cols = [c for c in ("domain", "lang", "drop_reason") if c in dataset.schema.names]
+        for batch in dataset.to_batches(columns=cols, filter=pc.field("drop_reason").is_valid(), **STREAM):
+            if not batch.num_rows:
+                continue
+            t = pa.Table.from_batches([batch])
+            if "lang" not in cols:
+                t = t.append_column("lang", pa.nulls(t.num_rows, pa.string()))
+            for r in t.group_by(["domain", "lang", "drop_reason"]).aggregate([([], "count_all")]).to_pylist():
+                counts[(phase, r["domain"], r["lang"] or NO_LANG, r["drop_reason"])] += r["count_all"]
+    return [
+        {"phase": p, "domain": d, "lang": lang, "reason": r, "docs": n}
+        for (p, d, lang, r), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+
+
+def languages(run_dir: str | Path) -> list[dict[str, Any]]:
+    """Documents per language as identified in the annotate phase: kept there, and dropped
+    there (by any rule), most first."""
+    dataset = _phase_dataset(Path(run_dir), "annotated")
+    if dataset is None or "lang" not in dataset.schema.names:
+        return []
+    kept: Counter = Counter()
+    dropped: Counter = Counter()
+    for batch in dataset.to_batches(columns=["lang", "drop_reason"], **STREAM):
+        t = pa.table({"lang": batch.column("lang"), "kept": pc.is_null(batch.column("drop_reason"))})
+        for r in t.group_by(["lang", "kept"]).aggregate([([], "count_all")]).to_pylist():
+            (kept if r["kept"] else dropped)[r["lang"] or NO_LANG] += r["count_all"]
+    every = set(kept) | set(dropped)
+    return [
+        {"lang": lang, "kept": kept[lang], "dropped": dropped[lang]}
+        for lang in sorted(every, key=lambda x: (-(kept[x] + dropped[x]), x))
+    ]
+
+
+# -- scores and thresholds ---------------------------------------------------------------------
+
+def thresholds(run_dir: str | Path) -> dict[str, list[tuple[str, float, str, str]]]:
+    """Score column -> [(op, limit, "<stage>.<rule>", stage)] from the resolved manifest's stage
+    settings, through each stage's `thresholds` hook; empty when there is no lock file."""
+    from stages import registry
+
+    lock = Path(run_dir) / "manifest.lock.yaml"
+    if not lock.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(lock.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ManifestError(f"{lock}: not valid YAML ({e})") from None
+    known = registry()
+    out: dict[str, list[tuple[str, float, str, str]]] = {}
+    for item in data.get("stages") or []:
+        name, settings = next(iter(item.items()))
+        if name not in known:
+            continue  # a stage this version does not know: no line to draw
+        for col, limits in known[name].thresholds(settings or {}).items():
+            for t in limits:
+                out.setdefault(col, []).append((t.op, float(t.limit), f"{name}.{t.rule}", name))
+    return out
+
+
+def score_columns(schema: pa.Schema) -> list[str]:
+    """The numeric columns of a phase's parquet that are scores (not counts, ids or hashes)."""
+    out = []
+    for f in schema:
+        numeric = pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
+        if numeric and f.name not in NOT_SCORES and not f.name.endswith(NOT_SCORE_SUFFIXES):
+            out.append(f.name)
+    return out
+
+
+def axis_range(lo: float, hi: float, limits: list[float]) -> tuple[float, float]:
+    """The data's range widened to show its thresholds, unless a threshold is so far out
+    (e.g. Gopher's 100,000-word maximum) that the data would shrink to a sliver."""
+    for t in sorted(limits, key=lambda t: max(lo - t, t - hi)):
+        new_lo, new_hi = min(lo, t), max(hi, t)
+        span = hi - lo
+        if (span > 0 and new_hi - new_lo <= 4 * span) or (span == 0 and abs(t - lo) <= max(abs(lo), 1.0)):
+            lo, hi = new_lo, new_hi
+    return lo, hi
+
+
+def _edges(lo: float, hi: float, integer: bool) -> np.ndarray:
+    if integer and hi - lo + 1 <= BINS:
+        return np.arange(lo - 0.5, hi + 1.5, 1.0)
+    if hi == lo:
+        return np.array([lo - 0.5, lo + 0.5])
+    return np.linspace(lo, hi, BINS + 1)
+
+
+def score_histograms(run_dir: str | Path) -> list[dict[str, Any]]:
+    """Per score column: bin edges and counts of kept / dropped rows of the phase where the
+    column first appears (non-null, finite values only), with its thresholds.
+
+    Two streaming passes over the parquet per phase: min/max, then numpy histograms."""
+    run_dir = Path(run_dir)
+    limits = thresholds(run_dir)
+    out = []
+    seen: set[str] = set()
+    for name in SCORED_DIRS:
+        dataset = _phase_dataset(run_dir, name)
+        if dataset is None:
+            continue
+        cols = [c for c in score_columns(dataset.schema) if c not in seen]
+        seen.update(cols)
+        if not cols:
+            continue
+        lo = {c: np.inf for c in cols}
+        hi = {c: -np.inf for c in cols}
+        nulls = Counter()
+        for batch in dataset.to_batches(columns=cols, **STREAM):
+            for c in cols:
+                v = batch.column(c).to_numpy(zero_copy_only=False).astype(float)
+                v = v[np.isfinite(v)]
+                nulls[c] += batch.num_rows - v.size
+                if v.size:
+                    lo[c], hi[c] = min(lo[c], v.min()), max(hi[c], v.max())
+        cols = [c for c in cols if np.isfinite(lo[c])]
+        for c in cols:
+            lo[c], hi[c] = axis_range(lo[c], hi[c], [t[1] for t in limits.get(c, [])])
+        edges = {c: _edges(lo[c], hi[c], pa.types.is_integer(dataset.schema.field(c).type)) for c in cols}
+        kept = {c: np.zeros(len(edges[c]) - 1, np.int64) for c in cols}
+        dropped = {c: np.zeros(len(edges[c]) - 1, np.int64) for c in cols}
+        if cols:
+            for batch in dataset.to_batches(columns=cols + ["drop_reason"], **STREAM):
+                is_kept = batch.column("drop_reason").is_null().to_numpy(zero_copy_only=False)
+                for c in cols:
+                    v = batch.column(c).to_numpy(zero_copy_only=False).astype(float)
+                    ok = np.isfinite(v)
+                    kept[c] += np.histogram(v[ok & is_kept], edges[c])[0]
+                    dropped[c] += np.histogram(v[ok & ~is_kept], edges[c])[0]
+        for c in cols:
+            out.append({
+                "column": c,
+                "phase_dir": name,
+                "edges": [float(x) for x in edges[c]],
+                "kept": kept[c].tolist(),
+                "dropped": dropped[c].tolist(),
+                "min": float(lo[c]),
+                "max": float(hi[c]),
+                "null": int(nulls[c]),
+                "thresholds": [list(t) for t in limits.get(c, [])],
+            })
+    return out
+
+
+# -- mixture, dedup, shards -----------------------------------------------------------------
+
+def mixture(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    mix = stats.get("mix", {})
+    rows = []
+    for domain, p in mix.get("plan", {}).items():
+        real = mix.get("realised", {}).get(domain, {})
+        rows.append({
+            "domain": domain,
+            "weight": p["weight"],
+            "available_tokens": p["available_tokens"],
+            "target_tokens": p["target_tokens"],
+            "epochs": p["epochs"],
+            "realised_tokens": real.get("tokens", 0),
+            "realised_documents": real.get("documents", 0),
+        })
+    return rows
+
+
+def cluster_sizes(stats: dict[str, dict[str, Any]]) -> dict[str, dict[int, int]]:
+    """Every `*cluster_sizes` table the dedup phase wrote: kind -> {cluster size: clusters}."""
+    out = {}
+    for key, table in sorted(stats.get("dedup", {}).items()):
+        if key.endswith("cluster_sizes") and isinstance(table, dict):
+            out[key.removesuffix("_cluster_sizes") or key] = {int(k): v for k, v in sorted(table.items(), key=lambda kv: int(kv[0]))}
+    return out
+
+
+def shards(run_dir: str | Path, stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per sequence length: files, bytes, tokens, sequences, documents, padding-free fill."""
+    manifest_path = Path(run_dir) / "shards" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    rows = []
+    for n, s in stats.get("shards", {}).get("seq_lens", {}).items():
+        files = manifest.get("seq_lens", {}).get(n, {}).get("shards", [])
+        rows.append({
+            "seq_len": int(n),
+            "files": len(files),
+            "bytes": sum(sum(d.get("bytes", 0) for d in f.get("files", {}).values()) for f in files),  # all formats
+            "tokens": s["tokens"],
+            "sequences": s["sequences"],
+            "documents": s["documents"],
+            "tokens_per_sequence": round(s["tokens"] / s["sequences"], 1) if s["sequences"] else 0,
+        })
+    return sorted(rows, key=lambda r: r["seq_len"])
+
+
+def collect(run_dir: str | Path) -> dict[str, Any]:
+    """Everything `curator stats --json` prints (no histograms: those are the report's)."""
+    run_dir = check_run_dir(run_dir)
+    stats = load_phase_stats(run_dir)
+    return {
+        "run": run_dir.name,
+        "run_dir": str(run_dir),
+        "phases": [p for p in stats if p != "shards"],
+        "funnel": funnel(stats),
+        "drop_reasons": drop_reasons(run_dir),
+        "dedup_cluster_sizes": {k: {str(s): n for s, n in v.items()} for k, v in cluster_sizes(stats).items()},
+        "mixture": mixture(stats),
+        "shards": shards(run_dir, stats),
+        "tokens_out": stats.get("mix", {}).get("tokens_out"),
+        "accounting_problems": accounting_problems(stats),
+        "seconds": {p: s.get("seconds") for p, s in stats.items()},
+    }

@@ -1,0 +1,129 @@
+"""Hostile input: decompression bombs, deeply nested and enormous HTML, invalid UTF-8 and NUL
+bytes. Each is counted under a reason or kept; none crashes the reader or hangs it, and the
+reader's memory stays bounded (measured in a child process)."""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import sys
+import textwrap
+import zlib
+
+import pytest
+
+from tests.conftest import ROOT
+
+CHUNK = 1 << 24  # 16 MiB of zeros per repeated deflate block
+
+
+def _deflate_zeros(n_bytes: int) -> bytes:
+    """Raw deflate data for `n_bytes` zeros, made in milliseconds: one block of 16 MiB of zeros
+    ended by a full flush is self-contained, so repeating it is a valid stream."""
+    assert n_bytes % CHUNK == 0
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = c.compress(b"\0" * CHUNK) + c.flush(zlib.Z_FULL_FLUSH)
+    return block * (n_bytes // CHUNK)
+
+
+def _crc_zeros(n_bytes: int, crc: int = 0) -> int:
+    zeros = b"\0" * CHUNK
+    for _ in range(n_bytes // CHUNK):
+        crc = zlib.crc32(zeros, crc)
+    return crc
+
+
+def gzip_with_zeros(prefix: bytes, n_zeros: int, suffix: bytes) -> bytes:
+    """One gzip member whose content is prefix + n_zeros zero bytes + suffix."""
+    def flushed(data: bytes, mode: int) -> bytes:
+        c = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return c.compress(data) + c.flush(mode)
+
+    body = flushed(prefix, zlib.Z_FULL_FLUSH) + _deflate_zeros(n_zeros) + flushed(suffix, zlib.Z_FINISH)
+    crc = zlib.crc32(suffix, _crc_zeros(n_zeros, zlib.crc32(prefix)))
+    size = len(prefix) + n_zeros + len(suffix)
+    return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + body + struct.pack("<II", crc, size & 0xFFFFFFFF)
+
+
+def warc_head(n: int, url: str, http_len: int) -> bytes:
+    return (
+        f"WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-{n:012d}>\r\n"
+        f"WARC-Target-URI: {url}\r\nWARC-Date: 2024-01-01T00:00:00Z\r\n"
+        f"Content-Type: application/http; msgtype=response\r\nContent-Length: {http_len}\r\n\r\n"
+    ).encode()
+
+
+def record(n: int, url: str, body: bytes, headers: str = "Content-Type: text/html; charset=utf-8") -> bytes:
+    http = f"HTTP/1.1 200 OK\r\n{headers}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+    return _gzip(warc_head(n, url, len(http)) + http + b"\r\n\r\n")
+
+
+def _gzip(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data, mtime=0)
+
+
+ARTICLE = (
+    "<html><body><article><h1>Night trains</h1>"
+    + "".join(f"<p>The night train {i} leaves the old station at nine and reaches the coast by dawn, "
+              "so travellers sleep through the mountains and wake to the sea.</p>" for i in range(8))
+    + "</article></body></html>"
+).encode()
+
+
+@pytest.fixture(scope="module")
+def hostile_warc(tmp_path_factory):
+    path = tmp_path_factory.mktemp("hostile") / "hostile.warc.gz"
+    parts = [record(1, "https://ok.example/first", ARTICLE)]
+    # 1. HTTP-level bomb: a 2 MB gzip Content-Encoding that inflates to 2 GiB
+    bomb = gzip_with_zeros(b"<html><body><p>", 2 << 30, b"</p></body></html>")
+    parts.append(record(2, "https://bomb.example/http", bomb,
+                        "Content-Type: text/html\r\nContent-Encoding: gzip"))
+    # 2. WARC-level bomb: the record's own gzip member inflates to 512 MiB
+    n_zeros = 512 << 20
+    http_head = f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {n_zeros}\r\n\r\n".encode()
+    parts.append(gzip_with_zeros(warc_head(3, "https://bomb.example/warc", len(http_head) + n_zeros) + http_head,
+                                 n_zeros, b"\r\n\r\n"))
+    # 3. deeply nested HTML
+    nested = b"<html><body>" + b"<div>" * 100_000 + b"deep" + b"</div>" * 100_000 + b"</body></html>"
+    parts.append(record(4, "https://deep.example/", nested))
+    # 4. an enormous page (over the 10 MB record cap)
+    huge = b"<html><body>" + b"<p>words words words words</p>" * 400_000 + b"</body></html>"
+    parts.append(record(5, "https://huge.example/", huge))
+    # 5. invalid UTF-8 and NUL bytes inside an otherwise good article
+    broken = ARTICLE.replace(b"Night trains", b"Night \xff\xfe trains \x00\x00 \xc3\x28")
+    parts.append(record(6, "https://broken.example/", broken))
+    parts.append(record(7, "https://ok.example/last", ARTICLE))
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+def test_hostile_records_are_counted_and_bounded(hostile_warc):
+    script = textwrap.dedent(f"""
+        import json, resource, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from curator.manifest import ExtractSettings
+        from stages.warc_source import read_warc
+        rows = [{{"url": r["url"], "reason": r["drop_reason"], "chars": len(r["text"]),
+                  "nul": "\\x00" in r["text"]}}
+                for r in read_warc({str(hostile_warc)!r}, "s", "web", ExtractSettings())]
+        print(json.dumps({{"rows": rows, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    by_url = {r["url"]: r for r in out["rows"]}
+    assert len(out["rows"]) == 7, out["rows"]
+    assert by_url["https://ok.example/first"]["reason"] is None
+    assert by_url["https://ok.example/last"]["reason"] is None, "the reader must go on after hostile records"
+    assert by_url["https://bomb.example/http"]["reason"] == "warc.too_large"
+    assert by_url["https://bomb.example/warc"]["reason"] == "warc.too_large"
+    assert by_url["https://huge.example/"]["reason"] == "warc.too_large"
+    deep = by_url["https://deep.example/"]
+    assert deep["reason"] is None or deep["reason"].startswith("extract."), deep
+    broken = by_url["https://broken.example/"]
+    assert broken["reason"] is None and broken["chars"] > 500 and not broken["nul"], broken
+    # 2.5 GiB of inflated data went past the reader; it held a few hundred MB at most
+    assert out["maxrss_kb"] < 1_500_000, f"peak memory {out['maxrss_kb'] / 1024:.0f} MB"
