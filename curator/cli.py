@@ -1,4 +1,4 @@
-"""`curator`: run a manifest, validate it, fetch model files, print a run's statistics."""
+"""`curator`: run a manifest, validate it, fetch model files, print a run's statistics, train a classifier."""
 
 from __future__ import annotations
 
@@ -39,6 +39,15 @@ def _parser() -> argparse.ArgumentParser:
     ins.add_argument("path", help="a run directory (has stats/) or a shard")
     ins.add_argument("-n", type=int, default=5, help="how many documents to show (default 5)")
     ins.add_argument("--reason", help="drop reason, e.g. gopher_quality.word_count; without it, list the reasons")
+    tr = sub.add_parser("train", help="train a classifier (see curator/train.py)")
+    tr.add_argument("what", choices=["quality"])
+    tr.add_argument("--positive", nargs="+", required=True, help=".txt/.jsonl/.parquet files or folders")
+    tr.add_argument("--negative", nargs="+", required=True, help=".txt/.jsonl/.parquet files or folders")
+    tr.add_argument("--out", default="quality.bin", help="model file to write (default: quality.bin)")
+    tr.add_argument("--holdout", type=float, default=0.2, help="share held out for evaluation")
+    for name, typ in (("dim", int), ("epoch", int), ("lr", float), ("word-ngrams", int),
+                      ("min-count", int), ("bucket", int), ("seed", int)):
+        tr.add_argument(f"--{name}", type=typ, help="fastText setting (see TrainSettings)")
     return p
 
 
@@ -80,6 +89,11 @@ def _dispatch(args) -> int:
             for name, a in sorted(assets.ASSETS.items()):
                 state = "cached" if assets.is_fetched(name) else "missing"
                 print(f"{name:8} {state:8} {a.description}")
+        return 0
+    if args.command == "train":
+        from curator.train import train_settings, train_quality
+
+        train_quality(args.positive, args.negative, args.out, args.holdout, train_settings(args))
         return 0
     if args.command == "stats":
         if args.json:

@@ -41,8 +41,49 @@ class ExtractSettings(_Model):
     """Code files read per Spark task (a WARC file is always one task)."""
 
 
+class MinHashSettings(_Model):
+    """Fuzzy dedup (stages/dedup_fuzzy.py): MinHash-LSH candidates, verified, clustered."""
+
+    ngram: int = Field(default=5, gt=0)
+    """Tokens per shingle (words; characters in scripts written without spaces)."""
+    num_perm: int = Field(default=128, ge=2, le=1024)
+    threshold: float = Field(default=0.8, gt=0, le=1)
+    """Shingle Jaccard at which two documents are duplicates (checked when `verify`)."""
+    lsh_threshold: float = Field(default=0.6, gt=0, le=1)
+    """Jaccard the LSH bands are tuned for, below `threshold` so that pairs at `threshold`
+    become candidates with >= 98% chance; verification removes the pairs below `threshold`."""
+    false_positive_weight: float = Field(default=0.5, ge=0, le=1)
+    false_negative_weight: float = Field(default=0.5, ge=0, le=1)
+    bands: int | None = Field(default=None, gt=0)
+    rows: int | None = Field(default=None, gt=0)
+    """Set both to override the (bands, rows) that datasketch chooses from the above."""
+    verify: bool = True
+    """Compute each candidate pair's true Jaccard and keep only pairs >= `threshold`."""
+    seed: int = 1
+    components_local_max_edges: int = Field(default=200_000, ge=0)
+    """Verified edge lists up to this size are clustered by union-find on the driver;
+    larger ones by large-star/small-star rounds in Spark (0: always in Spark)."""
+    survivor_score: str | None = "quality_score"
+    """Survivor of a cluster: highest value of this column (when the rows have it), then
+    the longest text, then the smallest id."""
+
+    @model_validator(mode="after")
+    def _bands_rows(self) -> "MinHashSettings":
+        if (self.bands is None) != (self.rows is None):
+            raise ValueError("set both dedup.minhash.bands and dedup.minhash.rows, or neither")
+        if self.bands is not None and self.bands * self.rows > self.num_perm:
+            raise ValueError(f"bands*rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+        if abs(self.false_positive_weight + self.false_negative_weight - 1.0) > 1e-9:
+            raise ValueError("false_positive_weight + false_negative_weight must be 1")
+        return self
+
+
 class DedupSettings(_Model):
     exact: bool = True
+    url: bool = True
+    """Same URL in several crawls: keep the newest fetch (stages/dedup_url.py)."""
+    minhash: MinHashSettings | None = None
+    """Fuzzy dedup; off unless given (`minhash: {}` for the defaults)."""
 
 
 class MixtureSettings(_Model):

@@ -222,9 +222,24 @@ class Pipeline:
         from stages.dedup_exact import dedup_exact
 
         df = self._read_kept("annotate")
+        if self.m.dedup.url:
+            from stages.dedup_url import dedup_url
+
+            df = dedup_url(df)
         if self.m.dedup.exact:
             df = dedup_exact(df, self._arrow_schema("annotate"))
+        fuzzy = None
+        if self.m.dedup.minhash is not None:
+            from stages.dedup_fuzzy import dedup_fuzzy
+
+            fuzzy = dedup_fuzzy(df, self.m.dedup.minhash)
+            df = fuzzy.df
         stats = self._finish(df, out, "dedup", self._kept_in("annotate"))
+        if fuzzy is not None:
+            fuzzy.stats["removed_by_domain"] = {
+                d: s["dropped"].get("dedup.minhash", 0) for d, s in sorted(stats["domains"].items())
+            }
+            stats["minhash"] = fuzzy.stats
         if self.m.dedup.exact:
             from pyspark.sql import functions as F
 

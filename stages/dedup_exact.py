@@ -3,7 +3,7 @@
 Normalisation: Unicode NFKC, case-folded, whitespace runs collapsed, so copies that differ
 only in case or spacing are one cluster. The survivor of a cluster is the smallest `id`
 (deterministic across runs and partitionings); it carries the cluster size, the others are
-marked `dedup.exact`.
+marked `dedup.exact`. Rows that arrive already dropped are passed through unchanged.
 """
 
 from __future__ import annotations
@@ -44,9 +44,15 @@ def dedup_exact(df, arrow_schema: pa.Schema):
 
     out_schema = with_columns(arrow_schema, {"text_hash": pa.string()})
     hashed = df.mapInArrow(partial(_add_hash, schema=out_schema), spark_schema(out_schema))
-    cluster = Window.partitionBy("text_hash")
+    # rows dropped earlier (e.g. by URL dedup) take no part: their key is null
+    hashed = hashed.withColumn("_key", F.when(F.col("drop_reason").isNull(), F.col("text_hash")))
+    cluster = Window.partitionBy("_key")
     ranked = hashed.withColumn("_rank", F.row_number().over(cluster.orderBy("id")))
-    ranked = ranked.withColumn("dup_cluster_size", F.count(F.lit(1)).over(cluster).cast("long"))
+    kept = F.col("_key").isNotNull()
+    ranked = ranked.withColumn(
+        "dup_cluster_size", F.when(kept, F.count(F.lit(1)).over(cluster)).cast("long")
+    )
     return ranked.withColumn(
-        "drop_reason", F.when(F.col("_rank") > 1, F.lit("dedup.exact")).otherwise(F.col("drop_reason"))
-    ).drop("_rank")
+        "drop_reason",
+        F.when(kept & (F.col("_rank") > 1), F.lit("dedup.exact")).otherwise(F.col("drop_reason")),
+    ).drop("_rank", "_key")

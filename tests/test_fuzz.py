@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from curator.manifest import ExtractSettings
 from curator.schema import DOC_SCHEMA
+from tests.conftest import DEMO
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -38,12 +39,18 @@ def html_docs(draw) -> str:
 
 
 def _stages():
+    """Every registered stage: with the demo manifest's settings where the demo uses it (a
+    model path, say), else with its defaults."""
+    from curator.manifest import load
     from stages import registry
 
+    demo = {}
+    for name, settings in load(DEMO).stage_specs():
+        demo.setdefault(name, settings)
     out = []
     for name, cls in sorted(registry().items()):
         try:
-            out.append(cls({}))
+            out.append(cls(demo.get(name, {})))
         except Exception as e:  # a stage that needs a user-supplied file has no default to fuzz
             pytest.fail(f"stage {name} cannot be built with default settings: {e}")
     return out

@@ -1,0 +1,229 @@
+"""MinHash signatures and LSH bands, vectorised with numpy over a whole Arrow batch.
+
+Text -> tokens: NFKC, lower-cased, punctuation (Unicode P*) turned into spaces; a token is a run of
+non-space characters, except that every character of a script written without spaces
+(Han, Kana, Thai, Lao, Khmer, Myanmar, Tibetan) is a token of its own. So word n-grams for
+English or Russian and character n-grams for Chinese or Japanese come out of one rule,
+with no language detection.
+
+Shingles are n-grams of tokens (a document shorter than n tokens is one shingle). Each
+token is hashed once per batch (64-bit BLAKE2b of its UTF-8 bytes, on the batch's distinct
+tokens only); a shingle's hash is a polynomial of its token hashes mod 2^64, mixed by the
+MurmurHash3 64-bit finalizer and cut to 32 bits. `shingle_hash32` is the same function one
+shingle at a time, for tests and for datasketch's `hashfunc`.
+
+Signatures follow datasketch's default "affine32" scheme exactly (fmix32 pre-mix, then
+a*h+b mod 2^32 with datasketch's own permutation parameters for the seed), so for the same
+shingles, num_perm and seed they equal `datasketch.MinHash(hashfunc=shingle_hash32)`'s
+hash values bit for bit. LSH parameters come from datasketch's `_optimal_param`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+M64 = (1 << 64) - 1
+_K = 0x9E3779B97F4A7C15  # odd multiplier of the shingle polynomial (golden ratio)
+_BAND_K = 0xC2B2AE3D27D4EB4F
+
+# Scripts written without spaces between words: one token per character.
+_NO_SPACE = r"([\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}])"
+
+
+def batch_tokens(texts: list[str | None]) -> tuple[pa.Array, np.ndarray]:
+    """All tokens of many documents, flat, and each document's token count (see the module
+    docstring); done with Arrow compute kernels, no Python loop over documents."""
+    arr = pa.array(texts, pa.string())
+    arr = pc.utf8_lower(pc.utf8_normalize(arr, "NFKC"))
+    arr = pc.replace_substring_regex(arr, r"\p{P}", " ")
+    arr = pc.replace_substring_regex(arr, _NO_SPACE, " \\1 ")
+    lists = pc.utf8_split_whitespace(arr)
+    flat = pc.list_flatten(lists)
+    parent = pc.list_parent_indices(lists)
+    nonempty = pc.greater(pc.utf8_length(flat), 0)
+    flat, parent = flat.filter(nonempty), parent.filter(nonempty)
+    counts = np.bincount(parent.to_numpy(zero_copy_only=False), minlength=len(texts)).astype(np.int64)
+    return flat, counts
+
+
+def tokens(text: str) -> list[str]:
+    """The tokens shingles are made of, for one text."""
+    return batch_tokens([text])[0].to_pylist()
+
+
+def shingles(toks: list[str], n: int) -> list[tuple[str, ...]]:
+    """Distinct n-grams of tokens; a document of 1..n-1 tokens is one shingle, none is none."""
+    if not toks:
+        return []
+    if len(toks) < n:
+        return [tuple(toks)]
+    return list(dict.fromkeys(tuple(toks[i:i + n]) for i in range(len(toks) - n + 1)))
+
+
+def token_hash64(token: str) -> int:
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _fmix64_int(h: int) -> int:
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & M64
+    h ^= h >> 33
+    h = (h * 0xC4CEB9FE1A85EC53) & M64
+    return h ^ (h >> 33)
+
+
+def shingle_hash32(shingle: tuple[str, ...]) -> int:
+    """32-bit hash of one shingle: the scalar reference of `batch_shingle_hashes`."""
+    acc = 0
+    for t in shingle:
+        acc = (acc * _K + token_hash64(t)) & M64
+    return _fmix64_int(acc) >> 32
+
+
+def fmix64(h: np.ndarray) -> np.ndarray:
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xFF51AFD7ED558CCD)
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xC4CEB9FE1A85EC53)
+    return h ^ (h >> np.uint64(33))
+
+
+def fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer (datasketch's pre-mix for the affine32 scheme)."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def batch_shingle_hashes(texts: list[str | None], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Shingle hashes of many documents: (uint32 hashes, offsets), document i owning
+    hashes[offsets[i]:offsets[i+1]]. Duplicated shingles are kept (MinHash ignores them)."""
+    flat, lengths = batch_tokens(texts)
+    if len(flat) == 0:
+        return np.zeros(0, np.uint32), np.zeros(len(texts) + 1, np.int64)
+    encoded = flat.dictionary_encode()
+    digests = b"".join(
+        hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest() for t in encoded.dictionary.to_pylist()
+    )
+    th = np.frombuffer(digests, "<u8").astype(np.uint64)[encoded.indices.to_numpy(zero_copy_only=False)]
+
+    total = len(th)
+    ends = np.cumsum(lengths)
+    n_sh = np.where(lengths >= n, lengths - n + 1, np.minimum(lengths, 1))
+    offsets = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(n_sh, out=offsets[1:])
+    out = np.empty(offsets[-1], np.uint64)
+    k = np.uint64(_K)
+    short = np.flatnonzero((lengths > 0) & (lengths < n))
+    is_short = np.zeros(offsets[-1], bool)
+    is_short[offsets[short]] = True
+    with np.errstate(over="ignore"):
+        if total >= n:  # every window of n tokens, then those that stay inside one document
+            acc = th[: total - n + 1].copy()
+            for j in range(1, n):
+                acc *= k
+                acc += th[j: total - n + 1 + j]
+            inside = np.arange(total - n + 1) + n <= np.repeat(ends, lengths)[: total - n + 1]
+            out[~is_short] = acc[inside]
+        if len(short):  # documents of 1..n-1 tokens: one shingle of all their tokens
+            pos, stop = ends[short] - lengths[short], ends[short]
+            acc = np.zeros(len(short), np.uint64)
+            for j in range(n - 1):
+                inside = pos + j < stop
+                acc = np.where(inside, acc * k + th[np.minimum(pos + j, total - 1)], acc)
+            out[is_short] = acc
+        hashes = (fmix64(out) >> np.uint64(32)).astype(np.uint32)
+    return hashes, offsets
+
+
+@lru_cache(maxsize=8)
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's affine32 permutation parameters (a odd, b) for this seed."""
+    from datasketch import MinHash
+
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    return a.astype(np.uint32), b.astype(np.uint32)
+
+
+EMPTY = np.uint32(0xFFFFFFFF)
+
+
+def signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int,
+               chunk_rows: int = 1 << 18) -> np.ndarray:
+    """MinHash signatures (docs x num_perm, uint32); a document without shingles is all
+    0xFFFFFFFF (datasketch's empty value) and should not be banded.
+
+    One permutation at a time over a cache-sized chunk of whole documents, with a segmented
+    minimum (`np.minimum.reduceat`): an order of magnitude faster than materialising the
+    shingles x permutations matrix."""
+    a, b = permutations(num_perm, seed)
+    n_docs = len(offsets) - 1
+    out = np.full((n_docs, num_perm), EMPTY, np.uint32)
+    nonempty = np.flatnonzero(np.diff(offsets) > 0)
+    if len(nonempty) == 0:
+        return out
+    starts = offsets[nonempty]
+    with np.errstate(over="ignore"):
+        mixed = fmix32(hashes.astype(np.uint32, copy=False))
+        i = 0
+        while i < len(nonempty):  # chunks of whole documents, ~chunk_rows shingles each
+            j = max(int(np.searchsorted(starts, starts[i] + chunk_rows, "left")), i + 1)
+            docs = nonempty[i:j]
+            lo, hi = offsets[docs[0]], offsets[docs[-1] + 1]
+            seg = offsets[docs] - lo
+            chunk = mixed[lo:hi]
+            tmp = np.empty_like(chunk)
+            block = np.empty((num_perm, len(docs)), np.uint32)
+            for k in range(num_perm):
+                np.multiply(chunk, a[k], out=tmp)
+                tmp += b[k]
+                block[k] = np.minimum.reduceat(tmp, seg)
+            out[docs] = block.T
+            i = j
+    return out
+
+
+def band_buckets(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """One int64 bucket key per (document, band): a 64-bit hash of the band's index and its
+    `rows` signature values. Two documents share a bucket iff the band agrees (up to 2^-64)."""
+    if bands * rows > sigs.shape[1]:
+        raise ValueError(f"bands*rows = {bands * rows} exceeds num_perm = {sigs.shape[1]}")
+    out = np.empty((sigs.shape[0], bands), np.uint64)
+    k = np.uint64(_BAND_K)
+    with np.errstate(over="ignore"):
+        for band in range(bands):
+            acc = np.full(sigs.shape[0], band + 1, np.uint64)
+            for r in range(rows):
+                acc = fmix64(acc * k + sigs[:, band * rows + r].astype(np.uint64))
+            out[:, band] = acc
+    return out.view(np.int64)
+
+
+@lru_cache(maxsize=32)
+def lsh_params(threshold: float, num_perm: int, false_positive_weight: float = 0.5,
+               false_negative_weight: float = 0.5) -> tuple[int, int]:
+    """(bands, rows) minimising datasketch's weighted false positive/negative probability."""
+    from datasketch.lsh import _optimal_param
+
+    return tuple(_optimal_param(threshold, num_perm, false_positive_weight, false_negative_weight))
+
+
+def candidate_probability(jaccard: float, bands: int, rows: int) -> float:
+    """Chance that two documents of this Jaccard similarity share at least one bucket."""
+    return 1.0 - (1.0 - jaccard ** rows) ** bands
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard similarity of two sets of shingle hashes (duplicates ignored)."""
+    a, b = np.unique(a), np.unique(b)
+    if len(a) == 0 and len(b) == 0:
+        return 1.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter)

@@ -1,0 +1,61 @@
+"""Model-based quality: a fastText classifier's positive-label probability, thresholded per domain.
+
+Any supervised fastText model works (DCLM's `__label__hq`/`__label__cc`, one trained with
+`curator train quality`, ...). The score is kept as `quality_score`, so a threshold changed
+in the manifest can be re-applied without re-running the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pyarrow as pa
+from pydantic import Field
+
+from classifiers.fasttext_quality import QualityClassifier
+from curator.assets import resolve
+from stages.base import Stage, StageSettings
+
+
+class FastTextQuality(Stage):
+    """Drops documents whose `quality_score` is below the domain's threshold (rule `low_score`)."""
+
+    name = "fasttext_quality"
+
+    class Settings(StageSettings):
+        model: str
+        """Path to a supervised fastText model (.bin or .ftz), or `asset:<name>`."""
+        positive_label: str = "hq"
+        """The label whose probability is the quality score (without `__label__`)."""
+        min_score: float | None = Field(default=0.5, ge=0.0, le=1.0)
+        """Keep documents scoring at least this; None only scores."""
+        min_score_by_domain: dict[str, float] = {}
+        """Per mixture domain thresholds that replace `min_score`."""
+        max_chars: int = Field(default=100_000, gt=0)
+        """Only the first characters of a document are classified."""
+
+    columns = {"quality_label": pa.string(), "quality_score": pa.float64()}
+    settings: Settings
+
+    def __init__(self, settings=None):
+        super().__init__(settings)
+        self._model: QualityClassifier | None = None
+
+    @property
+    def model(self) -> QualityClassifier:
+        if self._model is None:
+            s = self.settings
+            self._model = QualityClassifier(resolve(s.model), s.positive_label, s.max_chars)
+        return self._model
+
+    def score_batch(self, docs: pa.Table) -> dict[str, Sequence]:
+        labels, scores = self.model.predict(docs.column("text").to_pylist())
+        return {"quality_label": labels, "quality_score": scores}
+
+    def keep_batch(self, docs: pa.Table, scores: Mapping[str, Sequence]) -> list[str | None]:
+        s = self.settings
+        out: list[str | None] = []
+        for domain, score in zip(docs.column("domain").to_pylist(), scores["quality_score"]):
+            limit = s.min_score_by_domain.get(domain, s.min_score)
+            out.append("low_score" if limit is not None and score is not None and score < limit else None)
+        return out

@@ -1,0 +1,141 @@
+"""Dedup phases on Spark: fuzzy (MinHash-LSH, verified, clustered) and URL dedup.
+
+Near-duplicates are built here from seeded random text with known edits, so every expected
+cluster and survivor is known in advance."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from curator.manifest import MinHashSettings
+from stages.dedup_fuzzy import dedup_fuzzy
+from stages.dedup_url import dedup_url
+
+COLUMNS = ("id string, source string, kind string, domain string, url string, text string, "
+           "lang string, lang_score double, meta map<string,string>, drop_reason string, "
+           "quality_score double")
+
+
+def _row(id_, text, domain="web", score=None, reason=None, url=None, kind="warc", meta=None):
+    return (id_, "src", kind, domain, url or f"https://x.example/{id_}", text, "en", 1.0,
+            meta or {}, reason, score)
+
+
+def _edit(words: list[str], rng: random.Random, n: int) -> list[str]:
+    out = list(words)
+    for i in rng.sample(range(len(out)), n):
+        out[i] = f"edit{rng.randrange(10**9)}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def corpus(spark):
+    """Rows and the clusters the fuzzy dedup must find (by member ids)."""
+    rng = random.Random(20)
+    vocab = [f"v{i}" for i in range(20_000)]
+    base = [[rng.choice(vocab) for _ in range(rng.randint(120, 160))] for _ in range(30)]
+    rows, clusters = [], []
+    for i, words in enumerate(base):
+        rows.append(_row(f"doc-{i:03d}", " ".join(words), domain="web" if i % 3 else "code"))
+    for i in range(6):  # one near copy (1-2 words edited: Jaccard ~0.85-0.95)
+        rows.append(_row(f"near-{i}", " ".join(_edit(base[i], rng, 1 + i % 2)), domain="web" if i % 3 else "code"))
+        clusters.append({f"doc-{i:03d}", f"near-{i}"})
+    # the copy of doc-000 scores higher, so it survives although its id is larger
+    rows = [r if r[0] != "near-0" else r[:-1] + (0.9,) for r in rows]
+    rows = [r if r[0] != "doc-000" else r[:-1] + (0.1,) for r in rows]
+    # a chain: doc-006 -> c1 -> c2, each one word further; doc-006 and c2 are still >= 0.8
+    c1 = _edit(base[6], rng, 1)
+    c2 = _edit(c1, rng, 1)
+    rows += [_row("chain-1", " ".join(c1)), _row("chain-2", " ".join(c2))]
+    clusters.append({"doc-006", "chain-1", "chain-2"})
+    for i in (7, 8, 9):  # far copies: a quarter of the words edited, Jaccard < 0.3
+        rows.append(_row(f"far-{i}", " ".join(_edit(base[i], rng, len(base[i]) // 4))))
+    rows.append(_row("dropped-copy", " ".join(base[10]), reason="gopher_quality.word_count"))
+    rows.append(_row("empty", ""))
+    return rows, clusters
+
+
+def _survivor(members: set[str], rows) -> str:
+    by_id = {r[0]: r for r in rows}
+    return sorted(members, key=lambda m: (-(by_id[m][-1] or float("-inf")), -len(by_id[m][5]), m))[0]
+
+
+def _result(df) -> dict:
+    return {r["id"]: (r["drop_reason"], r["minhash_cluster"], r["minhash_cluster_size"])
+            for r in df.select("id", "drop_reason", "minhash_cluster", "minhash_cluster_size").collect()}
+
+
+def test_fuzzy_dedup_finds_the_planted_clusters_and_keeps_one_per_cluster(spark, corpus):
+    rows, clusters = corpus
+    df = spark.createDataFrame(rows, COLUMNS)
+    result = dedup_fuzzy(df, MinHashSettings())
+    got = _result(result.df)
+    assert len(got) == len(rows)  # nothing lost
+    in_cluster = set().union(*clusters)
+    for members in clusters:
+        keep = _survivor(members, rows)
+        for m in members:
+            assert got[m][1:] == (min(members), len(members)), m
+            assert got[m][0] == (None if m == keep else "dedup.minhash"), m
+    assert _survivor(clusters[0], rows) == "near-0"
+    for id_, (reason, cluster, size) in got.items():
+        if id_ not in in_cluster:
+            assert cluster is None and size is None, id_
+            assert reason == ("gopher_quality.word_count" if id_ == "dropped-copy" else None), id_
+    s = result.stats
+    assert s["cluster_sizes"] == {"2": 6, "3": 1}
+    assert s["duplicates_marked"] == 8 and s["clusters"] == 7
+    assert s["candidate_pairs"] >= s["verified_pairs"] >= 8
+    assert (s["bands"], s["rows"]) == (18, 7)
+
+
+def test_fuzzy_dedup_is_the_same_twice_and_across_partitionings(spark, corpus):
+    rows, _ = corpus
+    df = spark.createDataFrame(rows, COLUMNS)
+    first = _result(dedup_fuzzy(df.repartition(1), MinHashSettings()).df)
+    again = _result(dedup_fuzzy(df.repartition(1), MinHashSettings()).df)
+    # other partitions, and components by Spark rounds instead of the driver
+    spark_cc = dedup_fuzzy(df.repartition(5), MinHashSettings(components_local_max_edges=0))
+    assert first == again == _result(spark_cc.df)
+    assert spark_cc.stats["components_on"] == "spark" and spark_cc.stats["iterations"] >= 1
+
+
+def test_without_verification_lsh_candidates_are_merged_as_they_are(spark, corpus):
+    rows, clusters = corpus
+    df = spark.createDataFrame(rows, COLUMNS)
+    result = dedup_fuzzy(df, MinHashSettings(verify=False))
+    got = _result(result.df)
+    assert "verified_pairs" not in result.stats
+    for members in clusters:
+        assert {got[m][1] for m in members} == {min(members)}
+
+
+def test_url_dedup_keeps_the_newest_fetch_of_each_web_url(spark):
+    url = "https://news.example/a"
+    rows = [
+        _row("a-old", "old text", url=url, meta={"warc_date": "2023-01-05T10:00:00Z"}),
+        _row("a-new", "new text", url=url, meta={"warc_date": "2025-03-01T08:00:00Z"}),
+        _row("a-bad", "undated text", url=url, meta={"warc_date": "not a date"}),
+        _row("a-dropped", "newest but dropped", url=url, reason="langid.language",
+             meta={"warc_date": "2026-01-01T00:00:00Z"}),
+        _row("code-1", "fn main() {}", kind="code", url="repo/src/main.rs", domain="code"),
+        _row("code-2", "fn main() { }", kind="code", url="repo/src/main.rs", domain="code"),
+        _row("b-1", "other page", url="https://news.example/b", meta={"warc_date": "2024-01-01T00:00:00Z"}),
+    ]
+    got = {r["id"]: r["drop_reason"] for r in dedup_url(spark.createDataFrame(rows, COLUMNS)).collect()}
+    assert got == {"a-old": "dedup.url", "a-new": None, "a-bad": "dedup.url",
+                   "a-dropped": "langid.language", "code-1": None, "code-2": None, "b-1": None}
+
+
+def test_the_demo_run_records_fuzzy_dedup_stats(demo_run):
+    import json
+
+    m, _, _ = demo_run
+    stats = json.loads((m.run_dir / "stats" / "deduped.json").read_text())
+    mh = stats["minhash"]
+    assert {"candidate_pairs", "iterations", "cluster_sizes", "removed_by_domain", "bands", "rows"} <= set(mh)
+    assert set(mh["removed_by_domain"]) == set(stats["domains"])
+    removed = sum(mh["removed_by_domain"].values())
+    assert removed == stats["dropped"].get("dedup.minhash", 0) == mh["duplicates_marked"]
