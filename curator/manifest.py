@@ -148,14 +148,17 @@ class MixtureSettings(_Model):
 
 class TokenizerSettings(_Model):
     path: str = "asset:gpt2"
-    """A local directory or tokenizer.json for `transformers`, or `asset:<name>`."""
+    """A local directory or tokenizer.json for `transformers`, `asset:<name>`, or a tiktoken
+    encoding shipped offline (`tiktoken:cl100k_base`)."""
     add_bos: bool = False
     add_eos: bool = True
 
 
 class ShardSettings(_Model):
     seq_lens: list[int] = Field(default=[2048], min_length=1)
-    formats: list[Literal["megatron"]] = ["megatron"]
+    formats: list[Literal["megatron", "olmo", "parquet", "arrayrecord"]] = Field(default=["megatron"], min_length=1)
+    """megatron: .bin/.idx; olmo: flat uint32 .npy + document offsets; parquet: `input_ids`
+    rows (HF datasets, Grain); arrayrecord: tf.train.Example records (Grain/MaxText)."""
     tokens_per_shard: int = Field(default=100_000_000, gt=0)
     seed: int = 0
 
@@ -166,6 +169,13 @@ class ShardSettings(_Model):
             raise ValueError("sequence lengths must be > 0")
         if len(set(v)) != len(v):
             raise ValueError("sequence lengths must be distinct")
+        return v
+
+    @field_validator("formats")
+    @classmethod
+    def _formats(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"formats must be distinct, got {v}")
         return v
 
 

@@ -269,12 +269,14 @@ class Pipeline:
     def _mix(self, out: Path, tok_info) -> dict[str, Any]:
         from pyspark.sql import functions as F
 
-        from stages.mix import apply_mixture, plan, plan_table
+        from stages.mix import apply_mixture, calibrate_thresholds, plan, plan_table
 
         tok_stats = self.results["tokenize"].stats["domains"]
         available = {d: s.get("tokens_kept", 0) for d, s in tok_stats.items()}
         plans = plan(available, self.m.mixture)
-        df = apply_mixture(self._read_kept("tokenize"), plans, self.m.mixture.seed)
+        kept = self._read_kept("tokenize")
+        thresholds = calibrate_thresholds(kept, plans, self.m.mixture.seed)
+        df = apply_mixture(kept, plans, self.m.mixture.seed, thresholds)
         stats = self._finish(df, out, "mix", self._kept_in("tokenize"))
         realised = (
             self.spark.read.parquet(str(out)).where(F.col("drop_reason").isNull())
@@ -283,6 +285,7 @@ class Pipeline:
             .collect()
         )
         stats["plan"] = plan_table(plans)
+        stats["thresholds"] = thresholds
         stats["realised"] = {r["domain"]: {"tokens": r["tokens"], "documents": r["docs"]} for r in sorted(realised)}
         stats["tokens_out"] = sum(r["tokens"] for r in realised)
         stats["documents_out"] = sum(r["docs"] for r in realised)
@@ -297,38 +300,47 @@ class Pipeline:
         n_shards = shard_count(mix["tokens_out"], cfg.tokens_per_shard)
         out.mkdir(parents=True, exist_ok=True)
         df = self._read_kept("mix")
-        files = write_shards(df, str(out), cfg.seq_lens, tok_info["vocab_size"], n_shards, cfg.seed)
-        manifest = {
-            "format": "megatron",
-            "tokenizer": {k: tok_info[k] for k in ("name", "class", "sha256", "vocab_size", "eos_id", "bos_id")},
+        rows = write_shards(df, str(out), cfg.seq_lens, tok_info["vocab_size"], n_shards, cfg.seed, cfg.formats)
+        tokenizer = {k: tok_info[k] for k in ("name", "class", "sha256", "vocab_size", "eos_id", "bos_id")}
+        tokenizer["spec"] = self.m.tokenizer.path  # as written in the manifest (no machine path)
+        common = {
+            "formats": list(cfg.formats),
+            "tokenizer": tokenizer,
+            "eos_id": tok_info["eos_id"],
+            "bos_id": tok_info["bos_id"],
             "seed": cfg.seed,
-            "seq_lens": {},
+            "mixture": {"plan": mix["plan"], "realised": mix["realised"]},
         }
+        top = {**common, "seq_lens": {}}
         for n in cfg.seq_lens:
-            rows = [dict(r) for r in files if r["seq_len"] == n]
-            for r in rows:
-                r["path"] = f"{n}/{r.pop('bin')}"
-                r["idx"] = f"{n}/{r['idx']}"
-                r.pop("seq_len")
-            tokens = sum(r["tokens"] for r in rows)
-            docs = sum(r["documents"] for r in rows)
+            shards = [{k: v for k, v in r.items() if k != "seq_len"} for r in rows if r["seq_len"] == n]
+            tokens = sum(r["tokens"] for r in shards)
+            docs = sum(r["documents"] for r in shards)
             if tokens != mix["tokens_out"] or docs != mix["documents_out"]:
                 raise AccountingError(
                     f"phase shards: seq_len {n} holds {tokens} tokens of {docs} documents, "
                     f"but the mixture kept {mix['tokens_out']} tokens of {mix['documents_out']} documents"
                 )
-            manifest["seq_lens"][str(n)] = {
-                "seq_len": n,
-                "shards": rows,
-                "tokens": tokens,
-                "documents": docs,
-                "sequences": sum(r["sequences"] for r in rows),
+            dtypes = {f: shards[0]["files"][f]["dtype"] for f in cfg.formats} if shards else {}
+            entry = {
+                **common, "seq_len": n, "dtype": dtypes, "shards": shards, "tokens": tokens,
+                "documents": docs, "sequences": sum(r["sequences"] for r in shards),
             }
-        write_atomic(out / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+            # Paths are relative to the manifest that names them.
+            write_atomic(out / str(n) / "manifest.json", json.dumps(entry, indent=1, sort_keys=True) + "\n")
+            top_shards = [
+                {**r, "files": {f: {**d, "files": [f"{n}/{x}" for x in d["files"]]} for f, d in r["files"].items()}}
+                for r in shards
+            ]
+            top["seq_lens"][str(n)] = {**{k: entry[k] for k in ("seq_len", "dtype", "tokens", "documents", "sequences")},
+                                       "manifest": f"{n}/manifest.json", "shards": top_shards}
+        write_atomic(out / "manifest.json", json.dumps(top, indent=1, sort_keys=True) + "\n")
         return {
             "phase": "shards",
             "shards": n_shards,
-            "seq_lens": {k: {x: v[x] for x in ("tokens", "documents", "sequences")} for k, v in manifest["seq_lens"].items()},
+            "formats": list(cfg.formats),
+            "seq_lens": {k: {x: v[x] for x in ("tokens", "documents", "sequences")} for k, v in top["seq_lens"].items()},
+            "mixture": common["mixture"],
         }
 
     def _arrow_schema(self, phase: str) -> pa.Schema:

@@ -317,7 +317,7 @@ def shards(run_dir: str | Path, stats: dict[str, dict[str, Any]]) -> list[dict[s
         rows.append({
             "seq_len": int(n),
             "files": len(files),
-            "bytes": sum(f.get("bytes", 0) for f in files),
+            "bytes": sum(sum(d.get("bytes", 0) for d in f.get("files", {}).values()) for f in files),  # all formats
             "tokens": s["tokens"],
             "sequences": s["sequences"],
             "documents": s["documents"],

@@ -1,4 +1,4 @@
-"""Turn tokenized documents into fixed-length training windows and Megatron-Core shards.
+"""Turn tokenized documents into fixed-length training windows and shards trainers read.
 
 `WindowPacker` concatenates documents (each already ending with EOS) into one token
 stream and cuts it into windows of exactly `seq_len` tokens, so no padding is stored and
@@ -10,6 +10,13 @@ that `IndexedDataset(prefix)` reads it directly. Each packed window is stored as
 sequence and one document. Files are written under temporary names and renamed only when
 complete, so a killed or retried Spark task never leaves a truncated shard under the final
 name, and the output is byte-deterministic for the same input.
+
+The other formats follow the same rules (temporary names, rename on close, a sha256 over
+the files in order): `OlmoWriter` (flat headerless uint32 tokens + document offsets, as
+OLMo-core's numpy datasets and dolma's tokenizer output), `ParquetWriter` (one row per
+window, `input_ids` list<int32>, for HF `datasets` and Grain) and `ArrayRecordWriter`
+(one serialised `tf.train.Example` per window with an `int64_list` feature, for
+Grain/MaxText; the protobuf bytes are encoded here, so TensorFlow is not needed).
 """
 
 from __future__ import annotations
@@ -23,7 +30,10 @@ from types import TracebackType
 
 import numpy as np
 
-__all__ = ["WindowPacker", "MegatronWriter", "megatron_dtype"]
+__all__ = [
+    "WindowPacker", "MegatronWriter", "OlmoWriter", "ParquetWriter", "ArrayRecordWriter",
+    "WRITERS", "megatron_dtype", "encode_example", "decode_example",
+]
 
 _INDEX_HEADER = b"MMIDIDX\x00\x00"
 _INDEX_VERSION = 1
@@ -245,3 +255,324 @@ class MegatronWriter:
             self.abort()
         elif not self._aborted:
             self.close()
+
+
+# -- the other formats -------------------------------------------------------------------
+
+def _check_range(arr: np.ndarray, vocab_size: int) -> None:
+    bad = (arr < 0) | (arr >= vocab_size)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"token id {int(arr[i])} at position {i} is out of range [0, {vocab_size})")
+
+
+class _AtomicFiles:
+    """Files written under temporary names in their final folder and renamed together on
+    `close()`; `abort()` removes the temporaries. Subclasses fill `_files` in order."""
+
+    def __init__(self, path_prefix: str, suffixes: tuple[str, ...]):
+        self.path_prefix = os.fspath(path_prefix)
+        parent = os.path.dirname(self.path_prefix)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        tag = uuid.uuid4().hex
+        self.paths = [self.path_prefix + s for s in suffixes]
+        self.tmps = [f"{p}.tmp-{tag}" for p in self.paths]
+        self.result: dict | None = None
+        self._aborted = False
+
+    def _check_open(self) -> None:
+        if self._aborted:
+            raise RuntimeError(f"writer for {self.path_prefix!r} was aborted")
+        if self.result is not None:
+            raise RuntimeError(f"writer for {self.path_prefix!r} is already closed")
+
+    def _finish(self, **info) -> dict:
+        """Hash the temporaries in order, rename them into place, describe them."""
+        sha, size = hashlib.sha256(), 0
+        for t in self.tmps:
+            with open(t, "rb") as f:
+                while block := f.read(1 << 20):
+                    sha.update(block)
+                    size += len(block)
+        for t, p in zip(self.tmps, self.paths):
+            os.replace(t, p)
+        self.result = {
+            "files": [os.path.basename(p) for p in self.paths],
+            "bytes": size,
+            "sha256": sha.hexdigest(),
+            **info,
+        }
+        return self.result
+
+    def _close_files(self) -> None:
+        """Release open handles (subclasses)."""
+
+    def abort(self) -> None:
+        if self.result is not None or self._aborted:
+            return
+        self._aborted = True
+        try:
+            self._close_files()
+        finally:
+            for t in self.tmps:
+                try:
+                    os.remove(t)
+                except FileNotFoundError:
+                    pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+        elif not self._aborted:
+            self.close()
+
+
+class OlmoWriter(_AtomicFiles):
+    """`<prefix>.npy`: the document stream as raw little-endian uint32 (no header, what
+    OLMo-core memory-maps); `<prefix>.csv.gz`: `start,end,id` per document, token offsets
+    into that stream (dolma's metadata layout). Documents, not windows: OLMo-core cuts its
+    own windows."""
+
+    dtype = np.dtype("<u4")
+
+    def __init__(self, path_prefix: str, vocab_size: int):
+        super().__init__(path_prefix, (".npy", ".csv.gz"))
+        if vocab_size > np.iinfo(np.uint32).max:
+            raise ValueError(f"vocab_size {vocab_size} does not fit uint32")
+        self.vocab_size = int(vocab_size)
+        self._bin = open(self.tmps[0], "wb")
+        self._starts = array("q")
+        self._ids: list[str] = []
+        self._tokens = 0
+
+    def add_document(self, ids: np.ndarray, doc_id: str) -> None:
+        self._check_open()
+        arr = _as_token_array(ids, "document")
+        _check_range(arr, self.vocab_size)
+        self._bin.write(np.ascontiguousarray(arr, dtype=self.dtype).tobytes())
+        self._starts.append(self._tokens)
+        self._ids.append(doc_id)
+        self._tokens += arr.size
+
+    def close(self) -> dict:
+        if self.result is not None:
+            return self.result
+        self._check_open()
+        import csv
+        import gzip
+        import io
+
+        try:
+            self._bin.close()
+            text = io.StringIO()
+            w = csv.writer(text, lineterminator="\n")
+            ends = list(self._starts[1:]) + [self._tokens]
+            for start, end, doc in zip(self._starts, ends, self._ids):
+                w.writerow((start, end, doc))
+            # mtime=0 and no file name in the header: the same rows give the same bytes.
+            with open(self.tmps[1], "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+                gz.write(text.getvalue().encode())
+            return self._finish(tokens=self._tokens, documents=len(self._ids), dtype="uint32")
+        except BaseException:
+            self.abort()
+            raise
+
+    def _close_files(self) -> None:
+        self._bin.close()
+
+
+class ParquetWriter(_AtomicFiles):
+    """`<prefix>.parquet`: one row per window, column `input_ids` list<int32>."""
+
+    ROWS_PER_GROUP = 1024
+
+    def __init__(self, path_prefix: str, vocab_size: int):
+        super().__init__(path_prefix, (".parquet",))
+        if vocab_size > np.iinfo(np.int32).max:
+            raise ValueError(f"vocab_size {vocab_size} does not fit int32")
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.vocab_size = int(vocab_size)
+        self._pa = pa
+        self.schema = pa.schema([pa.field("input_ids", pa.list_(pa.int32()))])
+        self._writer = pq.ParquetWriter(self.tmps[0], self.schema, compression="zstd")
+        self._rows: list[np.ndarray] = []
+        self._sequences = self._tokens = 0
+
+    def add(self, window: np.ndarray) -> None:
+        self._check_open()
+        arr = _as_token_array(window, "window")
+        if arr.size == 0:
+            raise ValueError("window must not be empty")
+        _check_range(arr, self.vocab_size)
+        self._rows.append(arr.astype(np.int32))
+        self._sequences += 1
+        self._tokens += arr.size
+        if len(self._rows) >= self.ROWS_PER_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._rows:
+            return
+        pa = self._pa
+        lengths = np.fromiter((r.size for r in self._rows), dtype=np.int32, count=len(self._rows))
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+        np.cumsum(lengths, out=offsets[1:])
+        values = pa.array(np.concatenate(self._rows), pa.int32())
+        col = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
+        self._writer.write_table(pa.Table.from_arrays([col], schema=self.schema))
+        self._rows = []
+
+    def close(self) -> dict:
+        if self.result is not None:
+            return self.result
+        self._check_open()
+        try:
+            self._flush()
+            self._writer.close()
+            return self._finish(tokens=self._tokens, sequences=self._sequences, dtype="int32")
+        except BaseException:
+            self.abort()
+            raise
+
+    def _close_files(self) -> None:
+        try:
+            self._writer.close()
+        except Exception:
+            pass
+
+
+def _varints(values: np.ndarray) -> bytes:
+    """Protobuf base-128 varints of non-negative integers, vectorised."""
+    v = values.astype(np.uint64)
+    n = np.ones(v.size, dtype=np.int64)
+    for k in range(1, 10):
+        n += v >= (np.uint64(1) << np.uint64(7 * k))
+    ends = np.cumsum(n)
+    starts = ends - n
+    out = np.empty(int(ends[-1]) if v.size else 0, dtype=np.uint8)
+    for k in range(int(n.max()) if v.size else 0):
+        sel = n > k
+        byte = (v[sel] >> np.uint64(7 * k)) & np.uint64(0x7F)
+        more = (n[sel] > k + 1).astype(np.uint64) << np.uint64(7)
+        out[starts[sel] + k] = (byte | more).astype(np.uint8)
+    return out.tobytes()
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field (wire type 2)."""
+    return _varints(np.array([(number << 3) | 2])) + _varints(np.array([len(payload)])) + payload
+
+
+def encode_example(features: dict[str, np.ndarray]) -> bytes:
+    """A `tf.train.Example` whose features are packed `int64_list`s, as protobuf bytes.
+
+    Example{features=1: Features{feature=1: map<string, Feature>}}, Feature{int64_list=3:
+    Int64List{value=1 packed}}; map entries are written in key order.
+    """
+    entries = b""
+    for key in sorted(features):
+        vals = np.asarray(features[key])
+        if vals.size and vals.min() < 0:
+            raise ValueError("only non-negative int64 values are encoded here")
+        int64_list = _field(1, _varints(vals)) if vals.size else b""
+        feature = _field(3, int64_list)
+        entries += _field(1, _field(1, key.encode()) + _field(2, feature))
+    return _field(1, entries)
+
+
+def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return value, pos
+        shift += 7
+
+
+def _len_fields(buf: bytes):
+    """(field number, payload) of the length-delimited fields of one message."""
+    pos = 0
+    while pos < len(buf):
+        key, pos = _read_varint(buf, pos)
+        if key & 7 != 2:
+            raise ValueError(f"unexpected protobuf wire type {key & 7}")
+        size, pos = _read_varint(buf, pos)
+        yield key >> 3, buf[pos : pos + size]
+        pos += size
+
+
+def decode_example(data: bytes) -> dict[str, np.ndarray]:
+    """The int64_list features of an `encode_example` record (for `curator inspect`)."""
+    out = {}
+    for _, features in _len_fields(data):
+        for _, entry in _len_fields(features):
+            key, values = "", np.zeros(0, np.int64)
+            for num, payload in _len_fields(entry):
+                if num == 1:
+                    key = payload.decode()
+                else:
+                    for kind, lst in _len_fields(payload):
+                        if kind == 3:
+                            packed = b"".join(p for _, p in _len_fields(lst))
+                            vals, pos = [], 0
+                            while pos < len(packed):
+                                v, pos = _read_varint(packed, pos)
+                                vals.append(v)
+                            values = np.array(vals, np.int64)
+            out[key] = values
+    return out
+
+
+class ArrayRecordWriter(_AtomicFiles):
+    """`<prefix>.array_record`: one `tf.train.Example` per window, feature `input_ids`
+    (int64_list); group_size 1 for random access, as TFDS and Grain write them."""
+
+    FEATURE = "input_ids"
+    OPTIONS = "group_size:1"
+
+    def __init__(self, path_prefix: str, vocab_size: int):
+        super().__init__(path_prefix, (".array_record",))
+        from array_record.python.array_record_module import ArrayRecordWriter as _Writer
+
+        self.vocab_size = int(vocab_size)
+        self._writer = _Writer(self.tmps[0], self.OPTIONS)
+        self._open = True
+        self._sequences = self._tokens = 0
+
+    def add(self, window: np.ndarray) -> None:
+        self._check_open()
+        arr = _as_token_array(window, "window")
+        if arr.size == 0:
+            raise ValueError("window must not be empty")
+        _check_range(arr, self.vocab_size)
+        self._writer.write(encode_example({self.FEATURE: arr}))
+        self._sequences += 1
+        self._tokens += arr.size
+
+    def close(self) -> dict:
+        if self.result is not None:
+            return self.result
+        self._check_open()
+        try:
+            self._close_files()
+            return self._finish(tokens=self._tokens, sequences=self._sequences, dtype="int64")
+        except BaseException:
+            self.abort()
+            raise
+
+    def _close_files(self) -> None:
+        if self._open:
+            self._open = False
+            self._writer.close()
+
+
+WRITERS = {"megatron": MegatronWriter, "olmo": OlmoWriter, "parquet": ParquetWriter, "arrayrecord": ArrayRecordWriter}
+"""Manifest `shards.formats` name -> writer class."""

@@ -41,7 +41,7 @@ def shard_hashes(run_dir: Path) -> dict:
     import json
 
     m = json.loads((Path(run_dir) / "shards" / "manifest.json").read_text())
-    return {n: [s["sha256"] for s in v["shards"]] for n, v in m["seq_lens"].items()}
+    return {n: [{f: d["sha256"] for f, d in s["files"].items()} for s in v["shards"]] for n, v in m["seq_lens"].items()}
 
 
 @pytest.fixture(scope="session")

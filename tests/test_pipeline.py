@@ -36,7 +36,7 @@ def test_megatron_reads_the_shards_with_the_stated_counts(demo_run):
         parts = []
         assert entry["shards"], n
         for shard in entry["shards"]:
-            prefix = str(run_dir / "shards" / shard["path"]).removesuffix(".bin")
+            prefix = str(run_dir / "shards" / shard["files"]["megatron"]["files"][0]).removesuffix(".bin")
             ds = IndexedDataset(prefix)
             lengths = ds.sequence_lengths
             assert len(ds) == shard["sequences"]
@@ -107,8 +107,10 @@ def test_fresh_run_gives_byte_identical_shards(demo_run, spark, tmp_path):
     assert shard_hashes(other.run_dir) == shard_hashes(m.run_dir)
     for n, entry in shard_manifest(m.run_dir)["seq_lens"].items():
         for shard in entry["shards"]:
-            a = (m.run_dir / "shards" / shard["path"]).read_bytes()
-            assert a == (other.run_dir / "shards" / shard["path"]).read_bytes()
+            for d in shard["files"].values():
+                for path in d["files"]:
+                    a = (m.run_dir / "shards" / path).read_bytes()
+                    assert a == (other.run_dir / "shards" / path).read_bytes()
 
 
 def test_interrupted_run_resumes_from_last_finished_phase(demo_run, spark, tmp_path):

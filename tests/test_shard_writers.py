@@ -218,3 +218,157 @@ def test_out_of_range_token_rejected(tmp_path):
         with pytest.raises(ValueError, match="100277"):
             w.add(np.array([100277]))
         w.add(np.array([100276]))
+
+
+# -- OLMo, Parquet and ArrayRecord writers --------------------------------------------
+from stages.shard_writers import ArrayRecordWriter, OlmoWriter, ParquetWriter, encode_example  # noqa: E402
+
+
+def example_class():
+    """tf.train.Example built from example.proto's field numbers with Google's protobuf
+    runtime (no TensorFlow): the real parser our hand-encoded records must satisfy."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    f = descriptor_pb2.FileDescriptorProto(name="tf_example_test.proto", package="tensorflow", syntax="proto3")
+    T = descriptor_pb2.FieldDescriptorProto
+
+    def msg(name, *fields, options=None):
+        m = f.message_type.add(name=name)
+        for fname, num, ftype, label, type_name in fields:
+            fd = m.field.add(name=fname, number=num, type=ftype, label=label)
+            if type_name:
+                fd.type_name = type_name
+        return m
+
+    rep, opt = T.LABEL_REPEATED, T.LABEL_OPTIONAL
+    msg("BytesList", ("value", 1, T.TYPE_BYTES, rep, None))
+    msg("FloatList", ("value", 1, T.TYPE_FLOAT, rep, None))
+    msg("Int64List", ("value", 1, T.TYPE_INT64, rep, None))
+    feat = msg("Feature", ("bytes_list", 1, T.TYPE_MESSAGE, opt, ".tensorflow.BytesList"),
+               ("float_list", 2, T.TYPE_MESSAGE, opt, ".tensorflow.FloatList"),
+               ("int64_list", 3, T.TYPE_MESSAGE, opt, ".tensorflow.Int64List"))
+    feat.oneof_decl.add(name="kind")
+    for fd in feat.field:
+        fd.oneof_index = 0
+    feats = msg("Features", ("feature", 1, T.TYPE_MESSAGE, rep, ".tensorflow.Features.FeatureEntry"))
+    entry = feats.nested_type.add(name="FeatureEntry")
+    entry.field.add(name="key", number=1, type=T.TYPE_STRING, label=opt)
+    entry.field.add(name="value", number=2, type=T.TYPE_MESSAGE, label=opt, type_name=".tensorflow.Feature")
+    entry.options.map_entry = True
+    msg("Example", ("features", 1, T.TYPE_MESSAGE, opt, ".tensorflow.Features"))
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(f)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("tensorflow.Example"))
+
+
+def test_example_bytes_equal_protobuf_serialisation():
+    Example = example_class()
+    for values in ([0], [1, 127, 128, 16383, 16384, 100276, 2**31 - 1, 2**40], list(range(300)), []):
+        ref = Example()
+        ref.features.feature["input_ids"].int64_list.value.extend(values)
+        assert encode_example({"input_ids": np.array(values, np.int64)}) == ref.SerializeToString(deterministic=True)
+        parsed = Example.FromString(encode_example({"input_ids": np.array(values, np.int64)}))
+        assert list(parsed.features.feature["input_ids"].int64_list.value) == values
+    two = {"b": np.array([5]), "a": np.array([1, 2])}
+    ref = Example()
+    for k, v in two.items():
+        ref.features.feature[k].int64_list.value.extend(v.tolist())
+    assert encode_example(two) == ref.SerializeToString(deterministic=True)
+
+
+def test_arrayrecord_roundtrip_with_array_record_and_grain(tmp_path):
+    import grain
+    from array_record.python.array_record_module import ArrayRecordReader
+
+    Example = example_class()
+    windows, tail = _pack(_docs(np.random.default_rng(3), 60, 200, 100277), 64)
+    windows.append(tail)
+    with ArrayRecordWriter(str(tmp_path / "s"), 100277) as w:
+        for win in windows:
+            w.add(win)
+    assert sorted(os.listdir(tmp_path)) == ["s.array_record"]
+    assert w.result["sequences"] == len(windows) and w.result["tokens"] == sum(x.size for x in windows)
+    assert w.result["sha256"] == hashlib.sha256((tmp_path / "s.array_record").read_bytes()).hexdigest()
+    reader = ArrayRecordReader(str(tmp_path / "s.array_record"))
+    assert reader.num_records() == len(windows)
+    reader.close()
+
+    def parse(record: bytes) -> np.ndarray:
+        return np.array(Example.FromString(record).features.feature["input_ids"].int64_list.value, np.int64)
+
+    source = grain.sources.ArrayRecordDataSource([str(tmp_path / "s.array_record")])
+    got = list(grain.MapDataset.source(source).map(parse))
+    assert len(got) == len(windows)
+    for a, b in zip(got, windows):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_parquet_roundtrip_with_pyarrow(tmp_path):
+    import pyarrow.parquet as pq
+
+    windows, tail = _pack(_docs(np.random.default_rng(4), 300, 120, 50257), 32)
+    windows.append(tail)
+    ParquetWriter.ROWS_PER_GROUP = 100  # several row groups
+    try:
+        with ParquetWriter(str(tmp_path / "s"), 50257) as w:
+            for win in windows:
+                w.add(win)
+    finally:
+        ParquetWriter.ROWS_PER_GROUP = 1024
+    t = pq.read_table(tmp_path / "s.parquet")
+    assert t.schema.field("input_ids").type.value_type == "int32"
+    rows = t.column("input_ids").to_pylist()
+    assert [len(r) for r in rows] == [x.size for x in windows]
+    np.testing.assert_array_equal(np.concatenate([np.array(r) for r in rows]), np.concatenate(windows))
+    assert pq.ParquetFile(tmp_path / "s.parquet").metadata.num_row_groups == -(-len(windows) // 100)
+
+
+def test_olmo_flat_file_and_offsets(tmp_path):
+    import csv
+    import gzip
+
+    docs = _docs(np.random.default_rng(5), 50, 90, 100277)
+    docs.append(np.array([100276, EOS]))  # ids above uint16 survive
+    with OlmoWriter(str(tmp_path / "s"), 100277) as w:
+        for i, d in enumerate(docs):
+            w.add_document(d, f"doc,{i}")  # a comma in an id is quoted, not split
+    flat = np.fromfile(tmp_path / "s.npy", dtype=np.uint32)
+    assert flat.size == sum(d.size for d in docs) and (tmp_path / "s.npy").stat().st_size == flat.size * 4
+    with gzip.open(tmp_path / "s.csv.gz", "rt") as f:
+        rows = list(csv.reader(f))
+    assert len(rows) == len(docs)
+    for (start, end, doc_id), (i, d) in zip(rows, enumerate(docs)):
+        assert doc_id == f"doc,{i}"
+        np.testing.assert_array_equal(flat[int(start):int(end)], d)
+    assert w.result["documents"] == len(docs) and w.result["dtype"] == "uint32"
+    data = (tmp_path / "s.npy").read_bytes() + (tmp_path / "s.csv.gz").read_bytes()
+    assert w.result["sha256"] == hashlib.sha256(data).hexdigest() and w.result["bytes"] == len(data)
+
+
+@pytest.mark.parametrize("cls", [OlmoWriter, ParquetWriter, ArrayRecordWriter])
+def test_new_writers_are_deterministic_atomic_and_check_ranges(tmp_path, cls):
+    windows, tail = _pack(_docs(np.random.default_rng(6), 40, 100, 50257), 32)
+    windows.append(tail)
+
+    def write(prefix):
+        with cls(str(prefix), 50257) as w:
+            for i, win in enumerate(windows):
+                w.add_document(win, str(i)) if cls is OlmoWriter else w.add(win)
+        return w.result
+
+    a, b = write(tmp_path / "x" / "s"), write(tmp_path / "y" / "s")
+    assert a == b
+    for name in a["files"]:
+        assert (tmp_path / "x" / name).read_bytes() == (tmp_path / "y" / name).read_bytes()
+
+    (tmp_path / "z").mkdir()
+    w = cls(str(tmp_path / "z" / "s"), 50257)
+    add = (lambda x: w.add_document(x, "d")) if cls is OlmoWriter else w.add
+    add(windows[0])
+    assert all(".tmp-" in n for n in os.listdir(tmp_path / "z"))
+    with pytest.raises(ValueError, match="50257"):
+        add(np.array([1, 50257]))
+    w.abort()
+    assert os.listdir(tmp_path / "z") == []
+    with pytest.raises(RuntimeError):
+        add(windows[0])
