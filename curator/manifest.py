@@ -250,6 +250,26 @@ def _format_error(err: dict) -> str:
     return f"{where}: {msg}" if where else msg
 
 
+STAGE_PATH_KEYS = ("model", "checkpoint", "huggingface_config", "lists", "url_lists")
+"""Stage settings that name files: relative values are anchored at the manifest's folder."""
+
+
+def anchor_path(value: Any, base_dir: str) -> Any:
+    """A relative local path made absolute from `base_dir`; `asset:`/`tiktoken:` names, URIs,
+    absolute paths and lists of them are resolved item by item or left as they are."""
+    if isinstance(value, list):
+        return [anchor_path(v, base_dir) for v in value]
+    if (not isinstance(value, str) or not value or os.path.isabs(value) or "://" in value
+            or value.startswith(("asset:", "tiktoken:"))):
+        return value
+    return os.path.normpath(os.path.join(base_dir, value))
+
+
+def anchor_stage_paths(settings: dict[str, Any], base_dir: str) -> dict[str, Any]:
+    """Stage settings with their file paths anchored (executors run in other folders)."""
+    return {k: anchor_path(v, base_dir) if k in STAGE_PATH_KEYS else v for k, v in settings.items()}
+
+
 def _validate_stages(m: Manifest) -> None:
     from stages import registry
 
@@ -267,7 +287,7 @@ def _validate_stages(m: Manifest) -> None:
         except ValidationError as e:
             first = e.errors()[0]
             raise ManifestError(f"stages[{i}].{name}.{_format_error(first)}") from None
-        item[name] = settings or {}
+        item[name] = anchor_stage_paths(settings or {}, m.base_dir)
 
 
 def expand_inputs(m: Manifest, source_index: int) -> list[str]:
@@ -297,6 +317,7 @@ def parse(data: Any, base_dir: str = ".") -> Manifest:
     except ValidationError as e:
         raise ManifestError(_format_error(e.errors()[0])) from None
     m.base_dir = os.path.abspath(base_dir)
+    m.tokenizer.path = anchor_path(m.tokenizer.path, m.base_dir)
     _validate_stages(m)
     seen: dict[str, str] = {}
     for i, src in enumerate(m.sources):

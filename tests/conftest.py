@@ -27,8 +27,12 @@ def demo_manifest_copy(tmp_path: Path, out_dir: Path, **sections) -> Path:
 
     data = yaml.safe_load(DEMO.read_text())
     data["output"]["dir"] = str(out_dir)
+    from curator.manifest import anchor_path, anchor_stage_paths
+
     for src in data["sources"]:
         src["inputs"] = [str(DEMO.parent / p) for p in src["inputs"]]
+    data["stages"] = [{k: anchor_stage_paths(v, str(DEMO.parent)) for k, v in s.items()} for s in data["stages"]]
+    data["tokenizer"]["path"] = anchor_path(data["tokenizer"]["path"], str(DEMO.parent))
     for key, value in sections.items():
         data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
     path = tmp_path / "demo.yaml"
