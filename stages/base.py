@@ -144,7 +144,23 @@ class DocumentFilter(Stage):
         raise NotImplementedError
 
     def keep_document(self, scores: Mapping[str, Any]) -> str | None:
-        raise NotImplementedError
+        """The rule of the first limit in `thresholds()` that a score breaks, in the order
+        they are declared; a null score was not measured and breaks nothing. The limits are
+        declared once, so the report draws exactly the thresholds that decide."""
+        for column, limits in self._limits.items():
+            v = scores.get(column)
+            if v is None:
+                continue
+            for t in limits:
+                if (v < t.limit) if t.op == ">=" else (v > t.limit):
+                    return t.rule
+        return None
+
+    @property
+    def _limits(self) -> dict[str, list[Threshold]]:
+        if "_limits_cache" not in self.__dict__:
+            self.__dict__["_limits_cache"] = type(self).thresholds(self.settings)
+        return self.__dict__["_limits_cache"]
 
     def score_batch(self, docs: pa.Table) -> dict[str, list]:
         per_doc = [self.score_document(d) for d in docs.select(list(self.fields)).to_pylist()]

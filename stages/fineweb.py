@@ -90,22 +90,8 @@ class FineWebQuality(DocumentFilter):
         ])
 
     def keep_document(self, scores: Mapping[str, Any]) -> str | None:
-        s = self.settings
         if scores.get("fineweb_lines") == 0:
             return "empty"
-        v = scores.get("fineweb_line_punct_ratio")
-        if (
-            v is not None and s.min_line_punct_ratio is not None and v < s.min_line_punct_ratio
-            and not (v == 0 and s.line_punct_exclude_zero)
-        ):
-            return "line_punct_ratio"
-        v = scores.get("fineweb_short_line_ratio")
-        if v is not None and s.max_short_line_ratio is not None and v > s.max_short_line_ratio:
-            return "short_line_ratio"
-        v = scores.get("fineweb_char_dup_ratio")
-        if v is not None and s.max_char_dup_ratio is not None and v > s.max_char_dup_ratio:
-            return "char_dup_ratio"
-        v = scores.get("fineweb_newline_word_ratio")
-        if v is not None and s.max_newline_word_ratio is not None and v > s.max_newline_word_ratio:
-            return "newline_word_ratio"
-        return None
+        if scores.get("fineweb_line_punct_ratio") == 0 and self.settings.line_punct_exclude_zero:
+            scores = {**scores, "fineweb_line_punct_ratio": None}  # the rule does not apply
+        return super().keep_document(scores)

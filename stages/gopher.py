@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 from pydantic import Field
 
-from stages.base import DocumentFilter, StageSettings, Threshold
+from stages.base import DocumentFilter, StageSettings, Threshold, thresholds_from
 
 
 def _punct_class() -> str:
@@ -212,37 +212,5 @@ class GopherQuality(DocumentFilter):
             ("gopher_alpha_words_ratio", ">=", s.min_alpha_words_ratio, "alpha_words"),
             ("gopher_stop_words", ">=", s.min_stop_words, "stop_words"),
         ]
-        out: dict[str, list[Threshold]] = {}
-        for col, op, limit, rule in limits:
-            if limit is not None:
-                out.setdefault(col, []).append(Threshold(op, float(limit), rule))
-        return out
+        return thresholds_from(limits)
 
-    def keep_document(self, scores: Mapping[str, Any]) -> str | None:
-        s = self.settings
-
-        def below(col: str, limit: float | None) -> bool:
-            v = scores.get(col)
-            return v is not None and limit is not None and v < limit
-
-        def above(col: str, limit: float | None) -> bool:
-            v = scores.get(col)
-            return v is not None and limit is not None and v > limit
-
-        if below("gopher_words", s.min_doc_words) or above("gopher_words", s.max_doc_words):
-            return "word_count"
-        if below("gopher_avg_word_length", s.min_avg_word_length) or above(
-            "gopher_avg_word_length", s.max_avg_word_length
-        ):
-            return "avg_word_length"
-        if above("gopher_symbol_word_ratio", s.max_symbol_word_ratio):
-            return "symbol_word_ratio"
-        if above("gopher_bullet_lines_ratio", s.max_bullet_lines_ratio):
-            return "bullet_lines"
-        if above("gopher_ellipsis_lines_ratio", s.max_ellipsis_lines_ratio):
-            return "ellipsis_lines"
-        if below("gopher_alpha_words_ratio", s.min_alpha_words_ratio):
-            return "alpha_words"
-        if below("gopher_stop_words", s.min_stop_words):
-            return "stop_words"
-        return None

@@ -121,25 +121,3 @@ class GopherRepetition(DocumentFilter):
             *[(f"gopher_dup_{n}gram_char_frac", "<=", v, f"dup_{n}gram") for n, v in s.max_dup_ngram_char_frac.items()],
         ])
 
-    def keep_document(self, scores: Mapping[str, Any]) -> str | None:
-        s = self.settings
-
-        def above(col: str, limit: float | None) -> bool:
-            v = scores.get(col)
-            return v is not None and limit is not None and v > limit
-
-        if above("gopher_dup_para_frac", s.max_dup_para_frac):
-            return "dup_paragraphs"
-        if above("gopher_dup_para_char_frac", s.max_dup_para_char_frac):
-            return "dup_paragraph_chars"
-        if above("gopher_dup_line_frac", s.max_dup_line_frac):
-            return "dup_lines"
-        if above("gopher_dup_line_char_frac", s.max_dup_line_char_frac):
-            return "dup_line_chars"
-        for n in TOP_NGRAMS:
-            if above(f"gopher_top_{n}gram_char_frac", s.max_top_ngram_char_frac.get(n)):
-                return f"top_{n}gram"
-        for n in DUP_NGRAMS:
-            if above(f"gopher_dup_{n}gram_char_frac", s.max_dup_ngram_char_frac.get(n)):
-                return f"dup_{n}gram"
-        return None
