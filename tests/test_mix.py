@@ -106,7 +106,9 @@ def _write_corpus(root, rng, n_files: int, ext: str, words: list[str]) -> None:
     repo.mkdir(parents=True)
     for i in range(n_files):
         k = int(rng.integers(10, 300))
-        text = " ".join(rng.choice(words, size=k)) + f"\nfile {i}\n"
+        picked = list(rng.choice(words, size=k))
+        # short lines: one long line would be dropped as a minified file by the code source
+        text = "\n".join(" ".join(picked[j:j + 12]) for j in range(0, k, 12)) + f"\nfile {i}\n"
         (repo / f"f{i:05d}{ext}").write_text(text)
 
 
@@ -136,8 +138,9 @@ def test_mix_plan_and_a_run_that_realises_it(spark, tmp_path, capsys):
     _write_corpus(tmp_path / "code", rng, 200, ".py", words)
     data = {
         "run": "synthetic",
-        "sources": [{"name": "p", "kind": "code", "inputs": ["prose"], "domain": "prose"},
-                    {"name": "c", "kind": "code", "inputs": ["code"], "domain": "code"}],
+        # the synthetic repositories have no LICENSE file: accept any licence
+        "sources": [{"name": "p", "kind": "code", "inputs": ["prose"], "domain": "prose", "licenses": ["*"]},
+                    {"name": "c", "kind": "code", "inputs": ["code"], "domain": "code", "licenses": ["*"]}],
         "mixture": {"weights": {"prose": 0.6, "code": 0.4}, "max_epochs": 3, "seed": 5},
         "tokenizer": {"path": "tiktoken:cl100k_base"},
         "shards": {"seq_lens": [256], "formats": ["megatron", "olmo"], "tokens_per_shard": 80000, "seed": 2},
