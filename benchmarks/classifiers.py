@@ -209,7 +209,7 @@ def main(argv=None) -> int:
     cheap_s = time.perf_counter() - t
     kept = sum(b.column("drop_reason").null_count for b in survivors)
     detox_stage = DetoxifyToxicity({"batch_size": best_bs})
-    detox_stage._model = base
+    detox_stage.model = base
     t = time.perf_counter()
     for b in survivors:
         detox_stage.apply(b)

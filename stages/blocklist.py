@@ -8,6 +8,7 @@ Runs before the models: it needs only the URL, so it is the cheapest filter ther
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 
 import pyarrow as pa
 
@@ -30,17 +31,12 @@ class UrlBlocklistFilter(Stage):
     columns = {"blocklist_match": pa.string()}
     settings: Settings
 
-    def __init__(self, settings=None):
-        super().__init__(settings)
-        self._lists: UrlBlocklist | None = None
-
-    @property
+    @cached_property
     def lists(self) -> UrlBlocklist:
-        if self._lists is None:
-            self._lists = load_blocklist(
-                [resolve(x) for x in self.settings.lists], [resolve(x) for x in self.settings.url_lists]
-            )
-        return self._lists
+        """Loaded on first use, inside the Python worker that runs the stage."""
+        return load_blocklist(
+            [resolve(x) for x in self.settings.lists], [resolve(x) for x in self.settings.url_lists]
+        )
 
     def score_batch(self, docs: pa.Table) -> dict[str, Sequence]:
         return {"blocklist_match": [self.lists.check(u) for u in docs.column("url").to_pylist()]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,15 +37,10 @@ class LanguageId(Stage):
     Settings = LanguageIdSettings
     columns: dict = {}
 
-    def __init__(self, settings=None):
-        super().__init__(settings)
-        self._model: LanguageIdentifier | None = None
-
-    @property
+    @cached_property
     def model(self) -> LanguageIdentifier:
-        if self._model is None:
-            self._model = LanguageIdentifier(resolve(self.settings.model))
-        return self._model
+        """Loaded on first use, inside the Python worker that runs the stage."""
+        return LanguageIdentifier(resolve(self.settings.model))
 
     def applies_to(self, batch: pa.RecordBatch) -> pa.Array:
         mask = super().applies_to(batch)

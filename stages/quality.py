@@ -8,6 +8,7 @@ in the manifest can be re-applied without re-running the model.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 
 import pyarrow as pa
 from pydantic import Field
@@ -37,16 +38,11 @@ class FastTextQuality(Stage):
     columns = {"quality_label": pa.string(), "quality_score": pa.float64()}
     settings: Settings
 
-    def __init__(self, settings=None):
-        super().__init__(settings)
-        self._model: QualityClassifier | None = None
-
-    @property
+    @cached_property
     def model(self) -> QualityClassifier:
-        if self._model is None:
-            s = self.settings
-            self._model = QualityClassifier(resolve(s.model), s.positive_label, s.max_chars)
-        return self._model
+        """Loaded on first use, inside the Python worker that runs the stage."""
+        s = self.settings
+        return QualityClassifier(resolve(s.model), s.positive_label, s.max_chars)
 
     def score_batch(self, docs: pa.Table) -> dict[str, Sequence]:
         labels, scores = self.model.predict(docs.column("text").to_pylist())

@@ -8,6 +8,7 @@ filters, which it then runs only on the documents they kept (stages skip dropped
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -53,24 +54,19 @@ class DetoxifyToxicity(Stage):
     columns = {f"detoxify_{label}": pa.float64() for label in LABELS} | {"toxicity_score": pa.float64()}
     settings: Settings
 
-    def __init__(self, settings=None):
-        super().__init__(settings)
-        self._model: ToxicityModel | None = None
-
-    @property
+    @cached_property
     def model(self) -> ToxicityModel:
-        if self._model is None:
-            s = self.settings
-            hf = s.huggingface_config
-            if hf is None and s.checkpoint == "asset:detoxify_tiny":
-                hf = "asset:detoxify_tiny/hf"
-            self._model = load_detoxify(
-                s.model_type,
-                resolve(s.checkpoint) if s.checkpoint else None,
-                resolve(hf) if hf else None,
-                s.threads, s.max_chars,
-            )
-        return self._model
+        """Loaded on first use, inside the Python worker that runs the stage."""
+        s = self.settings
+        hf = s.huggingface_config
+        if hf is None and s.checkpoint == "asset:detoxify_tiny":
+            hf = "asset:detoxify_tiny/hf"
+        return load_detoxify(
+            s.model_type,
+            resolve(s.checkpoint) if s.checkpoint else None,
+            resolve(hf) if hf else None,
+            s.threads, s.max_chars,
+        )
 
     def score_batch(self, docs: pa.Table) -> dict[str, Sequence]:
         texts = docs.column("text").to_pylist()
@@ -120,15 +116,10 @@ class ToxicWords(Stage):
     columns = {"toxic_words": pa.int64(), "toxic_words_ratio": pa.float64()}
     settings: Settings
 
-    def __init__(self, settings=None):
-        super().__init__(settings)
-        self._lists: dict[str, WordList] | None = None
-
-    @property
+    @cached_property
     def lists(self) -> dict[str, WordList]:
-        if self._lists is None:
-            self._lists = load_wordlists(resolve(self.settings.lists))
-        return self._lists
+        """Loaded on first use, inside the Python worker that runs the stage."""
+        return load_wordlists(resolve(self.settings.lists))
 
     def score_batch(self, docs: pa.Table) -> dict[str, Sequence]:
         wanted = set(self.settings.languages) if self.settings.languages is not None else None
