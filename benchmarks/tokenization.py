@@ -121,8 +121,9 @@ def run_curator(spark, docs: Path, info: dict, out_dir: str) -> tuple[float, int
     out.write.parquet(f"{out_dir}/curator")
     written = spark.read.parquet(f"{out_dir}/curator").agg(F.count("*").alias("d"), F.sum("n_tokens").alias("t")).first()
     seconds = time.perf_counter() - started
-    ids = spark.read.parquet(f"{out_dir}/curator").select(F.explode("input_ids").cast("long").alias("i"))
-    sums = ids.agg(F.sum("i").alias("s"), F.sum(F.col("i") * F.col("i")).alias("q")).first()
+    ids = spark.read.parquet(f"{out_dir}/curator").select(F.explode("input_ids").alias("i"))
+    i = F.col("i").cast("long")
+    sums = ids.agg(F.sum(i).alias("s"), F.sum(i * i).alias("q")).first()
     return seconds, int(written["d"]), int(written["t"]), (int(sums["s"]), int(sums["q"]))
 
 
