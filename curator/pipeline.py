@@ -185,7 +185,7 @@ class Pipeline:
         by_reason: dict[str, list[str]] = {}
         rows = runstats.add_text(self.run_dir, [r.asDict() for r in rows])
         for d in sorted(rows, key=lambda r: (r["drop_reason"], r["id"])):
-            d["text"] = (d["text"] or "")[:5000]
+            d["text"] = (d.get("text") or "")[:5000]
             by_reason.setdefault(d["drop_reason"], []).append(json.dumps(d, ensure_ascii=False, default=str))
         for reason, lines in by_reason.items():
             write_atomic(self.run_dir / "rejected" / f"{reason}.jsonl", "\n".join(lines) + "\n")
