@@ -1,13 +1,17 @@
 """Tokenization throughput: the pipeline's Spark tokenize phase vs Megatron-style tokenization.
 
 Both tokenize the same documents (text extracted once from ../shared/corpus/bench-warc and
-cached under .cache/bench/tokenization/) with the same GPT-2 tokenizer and append EOS:
+cached under .cache/bench/tokenization/) with the same GPT-2 tokenizer (asset:gpt2) and append EOS:
 
   curator   Spark local[2]: parquet -> stages.tokenize (mapInArrow) -> parquet, as the
-            tokenize phase runs it
+            tokenize phase runs it (GPT-2's tokenizer.json run by tiktoken's BPE engine, ids
+            written as list<int32>, the text not carried over)
   megatron  what Megatron-LM's tools/preprocess_data.py does: a 2-process multiprocessing
-            pool encoding one document at a time, into megatron-core's IndexedDatasetBuilder
-            (.bin/.idx)
+            pool encoding one document at a time with the transformers tokenizer, into
+            megatron-core's IndexedDatasetBuilder (.bin/.idx)
+
+After timing, both outputs are checked to hold the same documents, token count and token
+ids (an order-free checksum: the sum of ids and of their squares).
 
 Run from the repository root: `.venv/bin/python benchmarks/tokenization.py [--quick]`
 (--quick: one WARC file, 1,000 pages). Prints a table, then one JSON line.
@@ -79,7 +83,7 @@ def _encode(text: str) -> list[int]:
     return _TOK(text, add_special_tokens=False, split_special_tokens=True)["input_ids"] + [_TOK.eos_token_id]
 
 
-def run_megatron(docs: Path, tok_path: str, out_dir: str) -> tuple[float, int, int]:
+def run_megatron(docs: Path, tok_path: str, out_dir: str) -> tuple[float, int, int, tuple[int, int]]:
     import numpy as np
     import pyarrow.parquet as pq
     import torch
@@ -97,16 +101,17 @@ def run_megatron(docs: Path, tok_path: str, out_dir: str) -> tuple[float, int, i
             builder.add_document(torch.tensor(ids, dtype=torch.int64), [len(ids)])
             tokens += len(ids)
     builder.finalize(f"{out_dir}/megatron.idx")
-    return time.perf_counter() - started, len(texts), tokens
+    seconds = time.perf_counter() - started
+    ids = np.fromfile(f"{out_dir}/megatron.bin", dtype=np.uint16).astype(np.int64)
+    return seconds, len(texts), tokens, (int(ids.sum()), int((ids * ids).sum()))
 
 
 # -- ours: the tokenize phase on Spark -------------------------------------------------------
 
-def run_curator(spark, docs: Path, info: dict, out_dir: str) -> tuple[float, int, int]:
+def run_curator(spark, docs: Path, info: dict, out_dir: str) -> tuple[float, int, int, tuple[int, int]]:
     import pyarrow as pa
     from pyspark.sql import functions as F
 
-    from curator.schema import spark_schema
     from stages.tokenize import tokenize
 
     schema = pa.schema([pa.field("id", pa.string()), pa.field("text", pa.string()), pa.field("drop_reason", pa.string())])
@@ -115,7 +120,11 @@ def run_curator(spark, docs: Path, info: dict, out_dir: str) -> tuple[float, int
     out, _ = tokenize(df, schema, info)
     out.write.parquet(f"{out_dir}/curator")
     written = spark.read.parquet(f"{out_dir}/curator").agg(F.count("*").alias("d"), F.sum("n_tokens").alias("t")).first()
-    return time.perf_counter() - started, int(written["d"]), int(written["t"])
+    seconds = time.perf_counter() - started
+    ids = spark.read.parquet(f"{out_dir}/curator").select(F.explode("input_ids").alias("i"))
+    i = F.col("i").cast("long")
+    sums = ids.agg(F.sum(i).alias("s"), F.sum(i * i).alias("q")).first()
+    return seconds, int(written["d"]), int(written["t"]), (int(sums["s"]), int(sums["q"]))
 
 
 def main() -> None:
@@ -134,7 +143,7 @@ def main() -> None:
     info = tokenizer_info(tok_path, add_bos=False, add_eos=True)
     spark = get_spark(SparkSettings(master="local[2]", driver_memory="2g", shuffle_partitions=2), "bench-tokenization")
     spark.range(4).count()  # JVM up before timing; Python workers start inside the timed run
-    best: dict[str, tuple[float, int, int]] = {}
+    best: dict[str, tuple[float, int, int, tuple[int, int]]] = {}
     try:
         for _ in range(max(1, args.repeats)):
             for name in ("megatron", "curator"):
@@ -148,9 +157,10 @@ def main() -> None:
     finally:
         spark.stop()
 
-    (ct, cd, ctok), (mt, md, mtok) = best["curator"], best["megatron"]
-    if (cd, ctok) != (md, mtok):
-        sys.exit(f"the two runs disagree: curator {cd} docs / {ctok} tokens, megatron {md} docs / {mtok} tokens")
+    (ct, cd, ctok, csum), (mt, md, mtok, msum) = best["curator"], best["megatron"]
+    if (cd, ctok, csum) != (md, mtok, msum):
+        sys.exit(f"the two runs disagree: curator {cd} docs / {ctok} tokens / id checksum {csum}, "
+                 f"megatron {md} docs / {mtok} tokens / id checksum {msum}")
     ours, peer = ctok / ct, mtok / mt
     print(f"\ntokenization, GPT-2 BPE + EOS, {cd:,} documents, {ctok:,} tokens, 2 cores ({'quick' if args.quick else 'full'})")
     print(f"{'':34}{'seconds':>10}{'tokens/s':>14}{'ratio':>8}")

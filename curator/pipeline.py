@@ -16,6 +16,7 @@ from typing import Any, Callable
 import pyarrow as pa
 
 import curator
+from curator import runstats
 from curator import stats as ledger
 from curator.assets import resolve
 from curator.errors import AccountingError
@@ -182,9 +183,9 @@ class Pipeline:
             .collect()
         )
         by_reason: dict[str, list[str]] = {}
-        for r in sorted(rows, key=lambda r: (r["drop_reason"], r["id"])):
-            d = r.asDict()
-            d["text"] = (d["text"] or "")[:5000]
+        rows = runstats.add_text(self.run_dir, [r.asDict() for r in rows])
+        for d in sorted(rows, key=lambda r: (r["drop_reason"], r["id"])):
+            d["text"] = (d.get("text") or "")[:5000]
             by_reason.setdefault(d["drop_reason"], []).append(json.dumps(d, ensure_ascii=False, default=str))
         for reason, lines in by_reason.items():
             write_atomic(self.run_dir / "rejected" / f"{reason}.jsonl", "\n".join(lines) + "\n")

@@ -168,7 +168,7 @@ def inspect_rejected(run_dir: str | Path, reason: str, n: int = 5) -> list[dict[
         return []
     cols = [c for c in dataset.schema.names if c not in ("input_ids",)]
     rows = dataset.to_table(columns=cols, filter=where & pc.field("id").isin(ids)).to_pylist()
-    rows.sort(key=lambda r: r["id"])
+    rows = runstats.add_text(run_dir, sorted(rows, key=lambda r: r["id"]))
     for r in rows:
         if isinstance(r.get("meta"), list):
             r["meta"] = dict(r["meta"])

@@ -65,6 +65,20 @@ def _phase_dataset(run_dir: Path, phase_dir: str) -> ds.Dataset | None:
     return ds.dataset(str(path), format="parquet")
 
 
+def add_text(run_dir: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows read from a phase written without `text` (tokenize on), with the text the dedup
+    phase holds for their ids; rows that have a `text` are left as they are."""
+    need = [r["id"] for r in rows if "text" not in r]
+    dataset = _phase_dataset(Path(run_dir), PHASE_DIRS["dedup"]) if need else None
+    if dataset is None:
+        return rows
+    found = dataset.to_table(columns=["id", "text"], filter=pc.field("id").isin(need)).to_pylist()
+    texts = {r["id"]: r["text"] for r in found}
+    for r in rows:
+        r.setdefault("text", texts.get(r["id"]))
+    return rows
+
+
 # -- the funnel ------------------------------------------------------------------------------
 
 def funnel(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

@@ -16,7 +16,8 @@ def funnel(df, docs_in: dict[str, int] | None = None, phase: str = "") -> dict[s
     """Counters of a phase output; `docs_in` (per domain) is what the previous phase kept."""
     from pyspark.sql import functions as F
 
-    aggs = [F.count(F.lit(1)).alias("docs"), F.sum(F.length("text")).alias("chars")]
+    chars = F.length("text") if "text" in df.columns else F.col("n_chars")  # tokenized on: a count
+    aggs = [F.count(F.lit(1)).alias("docs"), F.sum(chars).alias("chars")]
     has_tokens = "n_tokens" in df.columns
     if has_tokens:
         aggs.append(F.sum("n_tokens").alias("tokens"))

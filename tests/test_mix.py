@@ -186,7 +186,7 @@ def test_mix_plan_and_a_run_that_realises_it(spark, tmp_path, capsys):
     pattern, special = TIKTOKEN_ENCODINGS["cl100k_base"]
     enc = tiktoken.Encoding("cl100k_ref", pat_str=pattern, mergeable_ranks=load_tiktoken_bpe(resolve("tiktoken:cl100k_base")),
                             special_tokens=special)
-    texts = {r["id"]: r["text"] for r in pq.read_table(m.run_dir / "mixed", columns=["id", "text"]).to_pylist()}
+    texts = {r["id"]: r["text"] for r in pq.read_table(m.run_dir / "deduped", columns=["id", "text"]).to_pylist()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from megatron.core.datasets.indexed_dataset import IndexedDataset

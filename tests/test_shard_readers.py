@@ -38,7 +38,8 @@ def shards(demo_run):
 @pytest.fixture(scope="module")
 def retokenized(shards):
     """id -> tokens + EOS, re-tokenized here from the text of the documents the mixture kept,
-    with transformers directly (not through the pipeline's tokenizer module)."""
+    with transformers directly (not through the pipeline's tokenizer module, which runs GPT-2
+    through tiktoken's engine)."""
     from transformers import AutoTokenizer
 
     from curator.assets import resolve
@@ -46,9 +47,12 @@ def retokenized(shards):
     m, top, _ = shards
     tok = AutoTokenizer.from_pretrained(resolve(m.tokenizer.path), local_files_only=True)
     assert top["tokenizer"]["spec"] == m.tokenizer.path
-    rows = pq.read_table(m.run_dir / "mixed", columns=["id", "text", "repeats", "drop_reason"]).to_pylist()
+    rows = pq.read_table(m.run_dir / "mixed", columns=["id", "repeats", "drop_reason"]).to_pylist()
     kept = [r for r in rows if r["drop_reason"] is None]
-    ids = tok([r["text"] for r in kept], add_special_tokens=False, split_special_tokens=True)["input_ids"]
+    # tokenized and mixed hold ids, not text: the text is the dedup phase's
+    deduped = pq.read_table(m.run_dir / "deduped", columns=["id", "text"])
+    texts = dict(zip(deduped.column("id").to_pylist(), deduped.column("text").to_pylist()))
+    ids = tok([texts[r["id"]] for r in kept], add_special_tokens=False, split_special_tokens=True)["input_ids"]
     eos = top["eos_id"]
     return {r["id"]: np.array(x + [eos]) for r, x in zip(kept, ids)}, Counter({r["id"]: r["repeats"] for r in kept})
 

@@ -121,6 +121,24 @@ def test_inspect_prints_rejected_documents_with_their_score(demo_run, capsys):
     assert "no document was dropped for 'gopher_quality.nope'" in err and reason in err
 
 
+def test_documents_dropped_after_tokenize_are_shown_with_their_text(demo_run):
+    """tokenized/ and mixed/ hold token ids, not text: `inspect` and rejected/ take the text
+    of the documents they show from deduped/."""
+    from curator.report import inspect_rejected
+
+    m, _, _ = demo_run
+    assert "text" not in ds.dataset(str(m.run_dir / "mixed"), format="parquet").schema.names
+    dropped = json.loads((m.run_dir / "stats" / "mixed.json").read_text())["dropped"]
+    assert dropped, "the demo's mixture drops documents"
+    reason = sorted(dropped)[0]
+    deduped = ds.dataset(str(m.run_dir / "deduped"), format="parquet").to_table(columns=["id", "text"])
+    texts = dict(zip(deduped.column("id").to_pylist(), deduped.column("text").to_pylist()))
+    docs = inspect_rejected(m.run_dir, reason, 3)
+    assert len(docs) == min(3, dropped[reason]) and all(d["text"] and d["text"] == texts[d["id"]] for d in docs)
+    sample = [json.loads(line) for line in (m.run_dir / "rejected" / f"{reason}.jsonl").read_text().splitlines()]
+    assert sample and all(d["text"] == texts[d["id"]][:5000] for d in sample)
+
+
 def test_diff_after_a_threshold_change(demo_run, spark, tmp_path, capsys):
     """Lowering Gopher's minimum word count keeps more short pages: diff names the setting and
     the changed drop counts, and the new report draws the new threshold."""
