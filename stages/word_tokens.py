@@ -27,53 +27,80 @@ import re
 from pathlib import Path
 
 _RULES = json.loads((Path(__file__).parent / "data" / "en_token_rules.json").read_text("utf-8"))
-_PREFIX = re.compile(_RULES["prefix"]).search
+_PREFIX = re.compile(_RULES["prefix"]).match  # every alternative starts with '^'
 _SUFFIX = re.compile(_RULES["suffix"]).search
 _INFIX = re.compile(_RULES["infix"]).finditer
 _URL = re.compile(_RULES["url"]).match
+# The optional "user:pass@" part can only match with an '@', and without one it backtracks
+# quadratically on a long chunk; the same pattern without it answers the same there.
+_USERINFO = r"(?:\S+(?::\S*)?@)?"
+assert _RULES["url"].count(_USERINFO) == 1
+_URL_NO_AT = re.compile(_RULES["url"].replace(_USERINFO, "")).match
 _SPECIAL: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _RULES["special_cases"].items()}
 # special case -> the pieces the affix rules cut it into, which are merged back
 _MATCHED: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _RULES["matched_special_cases"].items()}
 _MATCHED_MAX = max(map(len, _MATCHED.values()))
 _MATCHED_FIRST = {v[0] for v in _MATCHED.values()}
+_SPECIAL_MAX = max(map(len, _SPECIAL))
+_WINDOW = 16  # > the longest bounded prefix or suffix (a unit like "mbar") + look-around
 _NONE: dict[str, tuple[str, ...]] = {}
 _CACHES: dict[bool, dict[str, tuple[str, ...]]] = {True: {}, False: {}}
 _CACHE_MAX = 200_000
 
 
+def _prefix_len(chunk: str, i: int, j: int) -> int:
+    """Length of the prefix of chunk[i:j]. Prefixes are short except a run of dots, so the
+    pattern sees a window and the whole rest only when a match reaches the window's end."""
+    w = chunk[i : min(j, i + _WINDOW)]
+    m = _PREFIX(w)
+    if m and m.end() >= len(w) - 1 and j - i > len(w):
+        m = _PREFIX(chunk[i:j])
+    return m.end() if m else 0
+
+
+def _suffix_len(chunk: str, i: int, j: int) -> int:
+    """Length of the suffix of chunk[i:j], searched in a window at the end: suffixes are
+    short (plus two characters of look-behind) except a run of dots, and without the window
+    each search would scan the whole chunk, quadratic on a long run of '=' or '#'."""
+    a = max(i, j - _WINDOW)
+    m = _SUFFIX(chunk[a:j])
+    if m and m.start() < 3 and a > i:
+        m = _SUFFIX(chunk[i:j])
+    return m.end() - m.start() if m else 0
+
+
 def _affixes(chunk: str, special: dict) -> tuple[list[str], str, list[str]]:
     """Peel prefixes and suffixes off `chunk` until nothing changes or a special case is left
-    (spaCy's `_split_affixes`): (prefixes, rest, suffixes in the order they were cut)."""
+    (spaCy's `_split_affixes`): (prefixes, rest, suffixes in the order they were cut).
+    Works on indices, so a long run of prefixes costs linear time."""
     prefixes: list[str] = []
     suffixes: list[str] = []
-    s, last = chunk, -1
-    while s and len(s) != last:
-        if s in special:
+    i, j, last = 0, len(chunk), -1
+    while i < j and j - i != last:
+        if j - i <= _SPECIAL_MAX and chunk[i:j] in special:
             break
-        last = len(s)
-        m = _PREFIX(s)
-        pre = m.end() - m.start() if m else 0
-        if pre and s[pre:] in special:
-            prefixes.append(s[:pre])
-            s = s[pre:]
+        last = j - i
+        pre = _prefix_len(chunk, i, j)
+        if pre and j - i - pre <= _SPECIAL_MAX and chunk[i + pre : j] in special:
+            prefixes.append(chunk[i : i + pre])
+            i += pre
             break
-        m = _SUFFIX(s[pre:])
-        suf = m.end() - m.start() if m else 0
-        if suf and s[:-suf] in special:
-            suffixes.append(s[-suf:])
-            s = s[:-suf]
+        suf = _suffix_len(chunk, i + pre, j)
+        if suf and j - i - suf <= _SPECIAL_MAX and chunk[i : j - suf] in special:
+            suffixes.append(chunk[j - suf : j])
+            j -= suf
             break
-        if pre and suf and pre + suf <= len(s):
-            prefixes.append(s[:pre])
-            suffixes.append(s[-suf:])
-            s = s[pre:-suf]
+        if pre and suf and pre + suf <= j - i:
+            prefixes.append(chunk[i : i + pre])
+            suffixes.append(chunk[j - suf : j])
+            i, j = i + pre, j - suf
         elif pre:
-            prefixes.append(s[:pre])
-            s = s[pre:]
+            prefixes.append(chunk[i : i + pre])
+            i += pre
         elif suf:
-            suffixes.append(s[-suf:])
-            s = s[:-suf]
-    return prefixes, s, suffixes
+            suffixes.append(chunk[j - suf : j])
+            j -= suf
+    return prefixes, chunk[i:j], suffixes
 
 
 def _infixes(s: str) -> list[str]:
@@ -133,7 +160,7 @@ def chunk_tokens(chunk: str, english: bool = True) -> tuple[str, ...]:
         middle: list[str] | tuple[str, ...] = []
     elif s in special:
         middle = special[s]
-    elif _URL(s):
+    elif "." in s and (_URL if "@" in s else _URL_NO_AT)(s):  # a host needs a dot
         middle = [s]
     else:
         middle = _infixes(s)

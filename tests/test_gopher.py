@@ -304,6 +304,7 @@ def test_tokens_match_spacy_on_mixed_text():
     text = " ".join(c[0] for c in TOKEN_CASES) + (
         " (see §3.2) “quoted,” he said... 10km/h $5.00 US$10 '''bold''' qu'il l’interpréteur"
         " debian-devel@lists.debian.org [:] label[:] (;)， «Windows»''' 8) :-((( <3 it's Mr. O'Neil's"
+        " user:pw@host.example.com/path a:b:c ...... (((x))) 12kg 3.5mbar"
     )
     expected = [t.text for t in spacy.blank("en").tokenizer(text) if t.text.strip()]
     assert word_tokens(text) == expected
@@ -317,3 +318,10 @@ def test_exported_rules_are_those_of_the_installed_spacy():
     assert wt._RULES["infix"] == tok.infix_finditer.__self__.pattern
     assert wt._RULES["url"] == tok.url_match.__self__.pattern
     assert set(wt._SPECIAL) == set(tok.rules)
+
+
+def test_long_runs_of_affixes_are_cut_one_token_each():
+    # each '=' or '(' is a prefix: peeled one at a time without re-scanning the rest
+    assert word_tokens("=" * 5000) == ["="] * 5000
+    assert word_tokens("(" * 3000 + "x" + ")" * 3000) == ["("] * 3000 + ["x"] + [")"] * 3000
+    assert word_tokens("a:" * 3000) == ["a", ":"] * 3000
