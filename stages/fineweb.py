@@ -75,7 +75,7 @@ class FineWebQuality(DocumentFilter):
         }
         if ts.base_lang(doc.get("lang")) not in self._skip:
             out["fineweb_short_line_ratio"] = sum(len(ln) <= short for ln in lines) / n
-            words = len(split_tokens(text))
+            words = len(split_tokens(text, doc.get("lang")))
             out["fineweb_newline_word_ratio"] = text.count("\n") / max(words, 1)
         return out
 

@@ -7,6 +7,13 @@ ellipsis, too few words with letters, and (English only) no ordinary function wo
 `score_document` only measures; every threshold is applied in `keep_document`, so a
 threshold changed in the manifest is re-applied to the stored score columns without
 re-scoring. A null score means "not measured" and its rule is not applied.
+
+What a "word" is, the paper leaves open; its thresholds were set on some tokenizer's
+output, and datatrove counts spaCy's English tokens. We cut text by the same rules
+(`stages.word_tokens`, the exact spaCy algorithm without spaCy), so a document near the
+80%-alphabetic or 50-word line falls on the same side: "l'objet" is one word,
+"__init__" is one word among five tokens, "2021-07-25" three numbers and two hyphens.
+A word is a token with a letter or digit; the ratios divide by all tokens.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from stages.base import DocumentFilter, StageSettings, Threshold, thresholds_from
+from stages.word_tokens import word_tokens
 
 
 def _punct_class() -> str:
@@ -46,39 +54,6 @@ _P = _punct_class()
 _WORD = re.compile(rf"[^\s{_P}](?:\S*[^\s{_P}])?")
 
 
-def _mark_class() -> str:
-    """Regex class body: combining marks (Mn, Mc, Me) of the Basic Multilingual Plane, which
-    the regex word class leaves out; without them Devanagari or Arabic words would break at
-    every vowel sign."""
-    ranges: list[list[int]] = []
-    for cp in range(0x10000):
-        if unicodedata.category(chr(cp))[0] == "M":
-            if ranges and ranges[-1][1] == cp - 1:
-                ranges[-1][1] = cp
-            else:
-                ranges.append([cp, cp])
-    return "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
-
-
-# Tokens as datatrove counts them (its English tokenizer is spaCy's, whose prefix, suffix
-# and infix rules this follows where they matter for counts): words with inner '.' and ','
-# ("3.5", "5,000"), URLs and command-line options whole, contractions split off, and other
-# punctuation or symbols a token each (a run like "..." or "----" is one). Rules that
-# divide by "words" in datatrove divide by these tokens; word counts and lengths use the
-# tokens that are words. One regex pass, many times faster than spaCy's tokenizer. Word
-# characters include combining marks, so Devanagari or Arabic words are not cut apart.
-_W = rf"[\w{_mark_class()}]"
-_CJK_PUNCT = "\u3001-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
-_TOKEN = re.compile(
-    r"https?://[^\s<>\"]*[^\s<>\".,;:!?)\]']"  # a URL, without the punctuation after it
-    r"|(?:[A-Za-z]\.){2,}"  # e.g. i.e. U.S.
-    rf"|(?<![^\s(\[\"'])(?:--?|/|~/\.?|\*?\.){_W}+(?:[.,]{_W}+)*"  # -v --help /etc ~/.ssh .conf
-    rf"|['’]{_W}+|(?i:can)(?=not\b)"  # 's 're n't, can|not: tokens of their own
-    rf"|{_W}+(?:(?:[.,]|[-:=](?=\d)|(?<=\d)-|\+(?=\w)|\((?=\w)|/(?=\d)|[{_CJK_PUNCT}]+(?=\w)){_W}+)*"
-    r"(?:/(?!\w)|¶|(?<=\d)=+|\++)?"  # 3.5 UTF-8 4.13+dfsg GTK+ C++ a(b icon/
-    r"|\|[-|:]+|\.{2,}|-{2,}|\*{2,}|#{2,}|~{2,}|\+{2,}|[^\w\s]"  # "...", "----", "|---|": one token
-)
-
 BULLETS = ("•", "●", "○", "◦", "▪", "▫", "‣", "∙", "·", "-", "–", "—", "*")
 """Characters that make a line a bullet line when it starts with one (after indentation)."""
 ELLIPSES = ("...", "…")
@@ -89,16 +64,26 @@ def split_words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+def split_tokens(text: str, lang: str | None = None) -> tuple[str, ...]:
+    """Words and punctuation tokens of `text`, cut by spaCy's English rules as datatrove
+    counts them (see `stages.word_tokens`); English contractions and abbreviations only
+    when `lang` is English or not yet known."""
+    return _split_tokens(text, _base_lang(lang) in (None, "en"))
+
+
 @lru_cache(maxsize=8)
-def split_tokens(text: str) -> tuple[str, ...]:
-    """Words and punctuation tokens of `text` (see `_TOKEN`). Cached for the last few texts,
-    since Gopher quality, Gopher repetition and FineWeb tokenize the same document."""
-    return tuple(_TOKEN.findall(text))
+def _split_tokens(text: str, english: bool) -> tuple[str, ...]:
+    """Cached for the last few texts: Gopher quality, Gopher repetition and FineWeb tokenize
+    the same document."""
+    return tuple(word_tokens(text, english))
+
+
+_WORD_CHAR = re.compile(r"[^\W_]").search
 
 
 def is_word(token: str) -> bool:
-    """A token that is not only punctuation or symbols."""
-    return token[0].isalnum() or token[0] == "_"
+    """A token with a letter or digit: not only punctuation or symbols ('_', '→', '©')."""
+    return _WORD_CHAR(token) is not None
 
 
 def _base_lang(lang: str | None) -> str | None:
@@ -117,9 +102,11 @@ class GopherQuality(DocumentFilter):
     English (MassiveWeb); for other languages `gopher_stop_words` is null and the rule is
     skipped, while the language-neutral rules still apply.
 
-    Words: counts and lengths are over the word tokens of `split_tokens`; the symbol and
-    alphabetic ratios are over all tokens, punctuation included, as datatrove computes them
-    (with spaCy tokens), which the Gopher paper leaves open.
+    Words: counts and lengths are over the tokens of `split_tokens` that hold a letter or
+    digit; the symbol and alphabetic ratios are over all tokens, punctuation included, as
+    datatrove computes them. Two choices differ from datatrove on purpose: stop words match
+    case-insensitively ("The" counts as "the"), and a lone symbol ('→', '©', '،') is not a
+    word (datatrove's punctuation list misses them).
 
     Lines: the line ratios are over non-blank lines, so blank lines between paragraphs do
     not dilute them (datatrove counts blank lines too); bullets are the common list marks in
@@ -171,7 +158,7 @@ class GopherQuality(DocumentFilter):
         if lang in self._skip:
             return {}
         text = doc.get("text") or ""
-        tokens = split_tokens(text)
+        tokens = split_tokens(text, lang)
         words = [t for t in tokens if is_word(t)]
         n, nt = len(words), len(tokens)
         lines = [ln.strip() for ln in text.splitlines()]

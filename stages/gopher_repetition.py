@@ -98,7 +98,7 @@ class GopherRepetition(DocumentFilter):
         out["gopher_dup_line_char_frac"] = chars / size
         if ts.base_lang(doc.get("lang")) in self._skip:
             return out
-        words = split_tokens(text)
+        words = split_tokens(text, doc.get("lang"))
         for n in TOP_NGRAMS:
             top = ts.top_ngram_chars(words, n)
             out[f"gopher_top_{n}gram_char_frac"] = None if top is None else top / size

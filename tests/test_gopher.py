@@ -10,7 +10,9 @@ import pytest
 from pydantic import ValidationError
 
 from curator.schema import DOC_SCHEMA
-from stages.gopher import GopherQuality, split_words
+from stages import word_tokens as wt
+from stages.gopher import GopherQuality, split_tokens, split_words
+from stages.word_tokens import word_tokens
 
 SCORES = list(GopherQuality.columns)
 
@@ -98,8 +100,8 @@ LISTING = (
 
 # (rule, kept document, dropped document, score column, value inside, value outside)
 CASES = [
-    ("word_count", words(50), words(49), "gopher_words", 50, 49),
-    ("word_count", words(100_000), words(100_001), "gopher_words", 100_000, 100_001),
+    ("word_count", plain(50), plain(49), "gopher_words", 50, 49),
+    ("word_count", plain(100_000), plain(100_001), "gopher_words", 100_000, 100_001),
     ("avg_word_length", AVG_SHORT, AVG_SHORT.replace("Dad set", "He set"),
      "gopher_avg_word_length", 3.0, 173 / 58),
     ("avg_word_length", AVG_LONG, AVG_LONG.replace("steps.", "stages."),
@@ -256,11 +258,70 @@ def test_apply_with_nothing_to_score():
     assert all(out.column(c).to_pylist() == [None] for c in SCORES)
 
 
-def test_tokens_follow_datatrove_counting():
-    from stages.gopher import split_tokens
+# -- tokens: spaCy's English rules, as datatrove counts words -----------------------------------
+TOKEN_CASES = [
+    ("Don't use e-mail: see /etc/apt or http://a.example/x. It costs 3.5% (5,000)...",
+     ("Do", "n't", "use", "e", "-", "mail", ":", "see", "/etc", "/", "apt", "or", "http://a.example/x",
+      ".", "It", "costs", "3.5", "%", "(", "5,000", ")", "...")),
+    ("GTK+ C++ UTF-8 --help |---|---|", ("GTK+", "C++", "UTF-8", "--help", "|---|---|")),
+    # French elisions are one word each, not "l" + "'objet"
+    ("l'objet d'un serveur c'est", ("l'objet", "d'un", "serveur", "c'est")),
+    # English contractions written without the apostrophe are two words
+    ("dont im cant", ("do", "nt", "i", "m", "ca", "nt")),
+    # underscores are punctuation: "__init__" has one word among five tokens
+    ("__init__ and/or on\\|off", ("_", "_", "init", "_", "_", "and/or", "on\\|off")),
+    # hyphens after digits split; a run of '#' is one token per '#'
+    ("64-bit 2021-07-25 ####", ("64", "-", "bit", "2021", "-", "07", "-", "25", "#", "#", "#", "#")),
+    # abbreviations keep their period, also when cut apart first ("z.B.")
+    ("z.B. Dr. a.m. 10am :-)", ("z.", "B.", "Dr.", "a.m.", "10", "am", ":-)")),
+    ('CreateScriptService("UI") x86->IR:', ('CreateScriptService("UI', '"', ")", "x86->IR", ":")),
+    ("हिन्दी भाषा غالباً", ("हिन्दी", "भाषा", "غالباً")),  # vowel signs stay in the word
+]
 
-    assert split_tokens("Don't use e-mail: see /etc/apt or http://a.example/x. It costs 3.5% (5,000)...") == (
-        "Don", "'t", "use", "e", "-", "mail", ":", "see", "/etc", "/", "apt", "or", "http://a.example/x",
-        ".", "It", "costs", "3.5", "%", "(", "5,000", ")", "...")
-    assert split_tokens("हिन्दी भाषा غالباً") == ("हिन्दी", "भाषा", "غالباً")  # vowel signs stay in the word
-    assert split_tokens("GTK+ C++ UTF-8 --help |---|---|") == ("GTK+", "C++", "UTF-8", "--help", "|---|---|")
+
+@pytest.mark.parametrize(("text", "tokens"), TOKEN_CASES)
+def test_tokens_follow_spacy_english_rules(text, tokens):
+    assert split_tokens(text) == tokens
+
+
+def test_english_special_cases_only_for_english_text():
+    assert split_tokens("im Sommer", "en") == ("i", "m", "Sommer")
+    assert split_tokens("im Sommer", None) == ("i", "m", "Sommer")  # language not yet known
+    assert split_tokens("im Sommer", "de") == ("im", "Sommer")
+    assert split_tokens("im Haus.", "de") == ("im", "Haus", ".")
+
+
+def test_words_are_tokens_with_a_letter_or_digit():
+    s = GopherQuality().score_document(doc("__init__ → d'un 42 ©"))
+    # tokens: _ _ init _ _ → d'un 42 © -> 9 tokens; words: init d'un 42; with a letter: 2
+    assert s["gopher_words"] == 3
+    assert s["gopher_avg_word_length"] == pytest.approx((4 + 4 + 2) / 3)
+    assert s["gopher_alpha_words_ratio"] == pytest.approx(2 / 9)
+
+
+def test_tokens_match_spacy_on_mixed_text():
+    spacy = pytest.importorskip("spacy")
+    text = " ".join(c[0] for c in TOKEN_CASES) + (
+        " (see §3.2) “quoted,” he said... 10km/h $5.00 US$10 '''bold''' qu'il l’interpréteur"
+        " debian-devel@lists.debian.org [:] label[:] (;)， «Windows»''' 8) :-((( <3 it's Mr. O'Neil's"
+        " user:pw@host.example.com/path a:b:c ...... (((x))) 12kg 3.5mbar"
+    )
+    expected = [t.text for t in spacy.blank("en").tokenizer(text) if t.text.strip()]
+    assert word_tokens(text) == expected
+
+
+def test_exported_rules_are_those_of_the_installed_spacy():
+    spacy = pytest.importorskip("spacy")
+    tok = spacy.blank("en").tokenizer
+    assert wt._RULES["prefix"] == tok.prefix_search.__self__.pattern
+    assert wt._RULES["suffix"] == tok.suffix_search.__self__.pattern
+    assert wt._RULES["infix"] == tok.infix_finditer.__self__.pattern
+    assert wt._RULES["url"] == tok.url_match.__self__.pattern
+    assert set(wt._SPECIAL) == set(tok.rules)
+
+
+def test_long_runs_of_affixes_are_cut_one_token_each():
+    # each '=' or '(' is a prefix: peeled one at a time without re-scanning the rest
+    assert word_tokens("=" * 5000) == ["="] * 5000
+    assert word_tokens("(" * 3000 + "x" + ")" * 3000) == ["("] * 3000 + ["x"] + [")"] * 3000
+    assert word_tokens("a:" * 3000) == ["a", ":"] * 3000
