@@ -28,6 +28,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from stages.base import DocumentFilter, StageSettings, Threshold, thresholds_from
+from stages.text_stats import base_lang
 from stages.word_tokens import word_tokens
 
 
@@ -68,7 +69,7 @@ def split_tokens(text: str, lang: str | None = None) -> tuple[str, ...]:
     """Words and punctuation tokens of `text`, cut by spaCy's English rules as datatrove
     counts them (see `stages.word_tokens`); English contractions and abbreviations only
     when `lang` is English or not yet known."""
-    return _split_tokens(text, _base_lang(lang) in (None, "en"))
+    return _split_tokens(text, base_lang(lang) in (None, "en"))
 
 
 @lru_cache(maxsize=8)
@@ -84,11 +85,6 @@ _WORD_CHAR = re.compile(r"[^\W_]").search
 def is_word(token: str) -> bool:
     """A token with a letter or digit: not only punctuation or symbols ('_', '→', '©')."""
     return _WORD_CHAR(token) is not None
-
-
-def _base_lang(lang: str | None) -> str | None:
-    """'zh-Hans' / 'zh_CN' / 'ZH' -> 'zh'."""
-    return re.split(r"[-_]", lang, maxsplit=1)[0].lower() if lang else None
 
 
 class GopherQuality(DocumentFilter):
@@ -150,11 +146,11 @@ class GopherQuality(DocumentFilter):
 
     def __init__(self, settings=None):
         super().__init__(settings)
-        self._skip = {_base_lang(x) for x in self.settings.skip_languages}
+        self._skip = {base_lang(x) for x in self.settings.skip_languages}
         self._stop = {w.lower() for w in self.settings.stop_words}
 
     def score_document(self, doc: Mapping[str, Any]) -> dict[str, Any]:
-        lang = _base_lang(doc.get("lang"))
+        lang = base_lang(doc.get("lang"))
         if lang in self._skip:
             return {}
         text = doc.get("text") or ""

@@ -17,7 +17,7 @@ from classifiers.detoxify_model import LABELS, ToxicityModel, load_detoxify
 from classifiers.wordlists import WordList, load_wordlists
 from curator.assets import resolve
 from stages.base import Stage, StageSettings
-from stages.gopher import _base_lang
+from stages.text_stats import base_lang
 
 
 class DetoxifyToxicity(Stage):
@@ -125,7 +125,7 @@ class ToxicWords(Stage):
         wanted = set(self.settings.languages) if self.settings.languages is not None else None
         counts, ratios = [], []
         for text, lang in zip(docs.column("text").to_pylist(), docs.column("lang").to_pylist()):
-            base = _base_lang(lang)
+            base = base_lang(lang)
             wl = self.lists.get(base) if base and (wanted is None or base in wanted) else None
             if wl is None:
                 counts.append(None)
@@ -141,7 +141,7 @@ class ToxicWords(Stage):
         out: list[str | None] = []
         langs = docs.column("lang").to_pylist()
         for lang, n, ratio in zip(langs, scores["toxic_words"], scores["toxic_words_ratio"]):
-            limits = s.per_language.get(_base_lang(lang) or "", None)
+            limits = s.per_language.get(base_lang(lang) or "", None)
             max_count = limits.max_count if limits else s.max_count
             max_ratio = limits.max_ratio if limits else s.max_ratio
             if n is not None and max_count is not None and n > max_count:
