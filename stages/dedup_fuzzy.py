@@ -1,8 +1,9 @@
 """Fuzzy dedup as Spark jobs: MinHash-LSH candidates -> verified pairs -> components -> survivor.
 
-1. Signatures and band buckets per Arrow batch (stages/minhash.py), exploded to rows
-   (id, bucket); the bucket key hashes the band index too, so one int64 names (band, bucket).
-   These rows are materialised once: the text is read for signatures only here.
+1. Signatures and band buckets per Arrow batch (stages/minhash.py): one row (id, buckets)
+   per document, `bands` int64 keys that hash the band index too, so one int64 names
+   (band, bucket). Materialised once: the text is read for signatures only here, and one
+   row per document (not per band) crosses from Python to the JVM.
 2. Candidate edges: buckets of more than one document are found by counting the int64 keys
    (a hash aggregate: most buckets hold one document, and no id or sort is shuffled for
    them); every document of such a bucket is linked to the bucket's smallest id (a star
@@ -34,7 +35,7 @@ import pyarrow as pa
 
 from stages.minhash import band_buckets, batch_shingle_hashes, jaccard, lsh_params, signatures
 
-BUCKET_SCHEMA = pa.schema([("id", pa.string()), ("bucket", pa.int64())])
+BUCKET_SCHEMA = pa.schema([("id", pa.string()), ("buckets", pa.list_(pa.int64()))])
 PAIR_SCHEMA = pa.schema([("src", pa.string()), ("dst", pa.string()), ("jaccard", pa.float64())])
 
 
@@ -47,14 +48,16 @@ def resolve_bands(settings) -> tuple[int, int]:
 
 def bucket_batch(batch: pa.RecordBatch, ngram: int, num_perm: int, seed: int, bands: int,
                  rows: int) -> pa.RecordBatch:
-    """(id, bucket) rows, `bands` per document, for one batch of (id, text); documents without
+    """(id, buckets) rows, `bands` keys each, for one batch of (id, text); documents without
     any token give no rows (they cannot be near-duplicates of anything)."""
     hashes, offsets = batch_shingle_hashes(batch.column("text").to_pylist(), ngram)
     sigs = signatures(hashes, offsets, num_perm, seed)
     keep = np.flatnonzero(np.diff(offsets) > 0)
     keys = band_buckets(sigs[keep], bands, rows)
-    ids = batch.column("id").cast(pa.string()).take(pa.array(np.repeat(keep, bands)))
-    return pa.RecordBatch.from_arrays([ids, pa.array(keys.reshape(-1))], schema=BUCKET_SCHEMA)
+    ids = batch.column("id").cast(pa.string()).take(pa.array(keep))
+    lists = pa.ListArray.from_arrays(pa.array(np.arange(len(keep) + 1, dtype=np.int32) * bands),
+                                     pa.array(keys.reshape(-1)))
+    return pa.RecordBatch.from_arrays([ids, lists], schema=BUCKET_SCHEMA)
 
 
 def _bucket_rows(batches, **kw):
@@ -123,18 +126,17 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
 
     fn = partial(_bucket_rows, ngram=settings.ngram, num_perm=settings.num_perm, seed=settings.seed,
                  bands=bands, rows=rows)
-    buckets = _cut(kept.select("id", "text").mapInArrow(fn, spark_schema(BUCKET_SCHEMA)), reliable)
+    per_doc = _cut(kept.select("id", "text").mapInArrow(fn, spark_schema(BUCKET_SCHEMA)), reliable)
+    buckets = per_doc.select("id", F.explode("buckets").alias("bucket"))
     shared = buckets.groupBy("bucket").count().where(F.col("count") > 1).select("bucket")
-    shared = _cut(shared, reliable)
-    in_shared = buckets.join(_small(shared, shared.count()), "bucket")
+    in_shared = buckets.join(shared, "bucket", "left_semi")  # adaptive execution broadcasts a small `shared`
     anchor = F.min("id").over(Window.partitionBy("bucket"))
     edges = _cut(
         in_shared.withColumn("src", anchor).where(F.col("id") != F.col("src"))
         .select("src", F.col("id").alias("dst")).distinct(),
         reliable,
     )
-    buckets.unpersist()
-    shared.unpersist()
+    per_doc.unpersist()
     stats: dict[str, Any] = {
         "ngram": settings.ngram, "num_perm": settings.num_perm, "bands": bands, "rows": rows,
         "threshold": settings.threshold, "lsh_threshold": settings.lsh_threshold,

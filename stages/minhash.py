@@ -22,6 +22,7 @@ hash values bit for bit. LSH parameters come from datasketch's `_optimal_param`.
 
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 
 import numpy as np
@@ -39,11 +40,12 @@ _NO_SPACE = r"([\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanma
 
 def batch_tokens(texts: list[str | None]) -> tuple[pa.Array, np.ndarray]:
     """All tokens of many documents, flat, and each document's token count (see the module
-    docstring); done with Arrow compute kernels, no Python loop over documents."""
-    arr = pa.array(texts, pa.string())
-    arr = pc.utf8_lower(pc.utf8_normalize(arr, "NFKC"))
-    arr = pc.replace_substring_regex(arr, r"\p{P}", " ")
-    arr = pc.replace_substring_regex(arr, _NO_SPACE, " \\1 ")
+    docstring). NFKC by Python's `unicodedata` (its quick check makes already-normal text,
+    most text, 2-3x cheaper than Arrow's kernel); the rest with Arrow compute kernels."""
+    arr = pa.array([None if t is None else unicodedata.normalize("NFKC", t) for t in texts], pa.string())
+    arr = pc.replace_substring_regex(pc.utf8_lower(arr), r"\p{P}", " ")
+    if pc.any(pc.match_substring_regex(arr, _NO_SPACE)).as_py():  # matching is cheaper than replacing
+        arr = pc.replace_substring_regex(arr, _NO_SPACE, " \\1 ")
     lists = pc.utf8_split_whitespace(arr)
     flat = pc.list_flatten(lists)
     parent = pc.list_parent_indices(lists)
