@@ -14,15 +14,21 @@ documents end in one cluster.
 - datasketch: `MinHashLSH` (threshold 0.8, its default weights) over the same signatures
   (bit-identical to datasketch's own MinHash with our shingle hash, see
   tests/test_dedup_minhash.py), clusters = union of its query results. Accuracy only.
-- datatrove 0.10.1: its four MinHash steps (signatures, buckets, clustering, filter) with its
-  default config, LocalPipelineExecutor with 2 workers, reading and writing the same
-  parquet. Its English word tokenizer needs NLTK data that cannot be downloaded here, so it
-  gets a whitespace tokenizer (cheaper than NLTK's).
+- datatrove 0.10.1: its four MinHash steps (signatures, buckets, clustering, filter) with
+  our 5-grams, seed and bands x rows (18 x 7 = 126 hashes, where its default is 14 x 8),
+  LocalPipelineExecutor with 2 workers, reading and writing the same parquet. Its English
+  word tokenizer needs NLTK data that cannot be downloaded here, so it gets a whitespace
+  tokenizer (cheaper than NLTK's).
 
-Ours is timed after an untimed warm-up on 2,000 documents (Spark session and Python
-workers started, as when this phase follows the others); datatrove's timing includes
-starting its worker processes. Run from the repository root: `.venv/bin/python benchmarks/dedup.py --quick` (100k docs);
-without --quick it runs 100k and 1M and reports how time grows.
+Both sides are timed from the input parquet to the written output (ours: with the kept/
+dropped marks; datatrove: the kept documents). Ours is timed after an untimed warm-up on
+2,000 documents (Spark session and Python workers started, as when this phase follows the
+others); datatrove's timing includes starting its worker processes. Next to wall time each
+side reports the CPU seconds of its whole process tree (JVM, Python workers, datatrove's
+pool), which other load on shared cores disturbs less. Run from the repository root:
+`.venv/bin/python benchmarks/dedup.py --quick --no-datasketch` (100k docs); without --quick
+it runs 100k and 1M and reports how time grows (`--no-datasketch` is needed at 1M: the
+datasketch reference is far slower than both).
 """
 
 from __future__ import annotations
