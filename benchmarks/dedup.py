@@ -23,9 +23,10 @@ documents end in one cluster.
 Both sides are timed from the input parquet to the written output (ours: with the kept/
 dropped marks; datatrove: the kept documents). Ours is timed after an untimed warm-up on
 2,000 documents (Spark session and Python workers started, as when this phase follows the
-others); datatrove's timing includes starting its worker processes. Next to wall time each
-side reports the CPU seconds of its whole process tree (JVM, Python workers, datatrove's
-pool), which other load on shared cores disturbs less. Run from the repository root:
+others); datatrove's timing includes starting its worker processes. Wall time on shared
+cores is noisy: the table prints the load average. (CPU seconds of the process tree are not
+reported: PySpark's daemon ignores SIGCHLD, so its exited workers' CPU time is lost.)
+Run from the repository root:
 `.venv/bin/python benchmarks/dedup.py --quick --no-datasketch` (100k docs); without --quick
 it runs 100k and 1M and reports how time grows (`--no-datasketch` is needed at 1M: the
 datasketch reference is far slower than both).
@@ -46,7 +47,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from extraction import tree_cpu_s  # benchmarks/ is this script's folder
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -163,13 +163,12 @@ def dataset(n_docs: int, n_pairs: int) -> tuple[Path, list]:
 # -- measuring -------------------------------------------------------------------------------
 
 class PeakMemory:
-    """Peak summed RSS of this process and all its descendants (JVM, Python workers), and
-    the CPU seconds they used meanwhile (less noisy than wall time on shared cores)."""
+    """Peak summed RSS of this process and all its descendants (JVM, Python workers)."""
 
     def __init__(self, interval: float = 0.2):
         import psutil
 
-        self.proc, self.interval, self.peak, self.cpu_s = psutil.Process(), interval, 0, 0.0
+        self.proc, self.interval, self.peak = psutil.Process(), interval, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -189,12 +188,10 @@ class PeakMemory:
 
     def __enter__(self):
         self.peak = self._sample()
-        self._cpu0 = tree_cpu_s([os.getpid()])
         self._thread.start()
         return self
 
     def __exit__(self, *exc):
-        self.cpu_s = tree_cpu_s([os.getpid()]) - self._cpu0
         self._stop.set()
         self._thread.join()
 
@@ -240,7 +237,7 @@ def run_ours(spark, docs: Path, out: Path) -> dict:
     n = written.count()
     clusters = {r[0]: r[1] for r in written.where(F.col("minhash_cluster").isNotNull())
                 .select("id", "minhash_cluster").collect()}
-    return {"seconds": seconds, "docs": n, "peak_mb": mem.peak / 2**20, "cpu_s": mem.cpu_s,
+    return {"seconds": seconds, "docs": n, "peak_mb": mem.peak / 2**20,
             "clusters": clusters, "stats": result.stats}
 
 
@@ -324,7 +321,7 @@ def run_datatrove(docs: Path, work: Path, bands: int, rows: int) -> dict:
             os.dup2(saved, 2)
             os.close(saved)
     kept = pq.read_table(work / "out", columns=["id"]).num_rows
-    return {"seconds": seconds, "kept": kept, "peak_mb": mem.peak / 2**20, "cpu_s": mem.cpu_s}
+    return {"seconds": seconds, "kept": kept, "peak_mb": mem.peak / 2**20}
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -384,23 +381,22 @@ def main() -> None:
               + f", write {ours['seconds'] - sum(s['seconds_by_step'].values()):.1f}")
         dps = n / ours["seconds"]
         print(f"\nThroughput, whole fuzzy-dedup phase, 2 cores (load average {os.getloadavg()[0]:.1f})")
-        print(f"{'':<12}{'seconds':>10}{'docs/s':>10}{'cpu s':>10}{'peak MB':>10}{'kept':>10}")
+        print(f"{'':<12}{'seconds':>10}{'docs/s':>10}{'peak MB':>10}{'kept':>10}")
         kept = n - s["duplicates_marked"]
-        print(f"{'ours':<12}{ours['seconds']:>10.1f}{dps:>10.0f}{ours['cpu_s']:>10.1f}{ours['peak_mb']:>10.0f}{kept:>10}")
+        print(f"{'ours':<12}{ours['seconds']:>10.1f}{dps:>10.0f}{ours['peak_mb']:>10.0f}{kept:>10}")
         row = {"docs": n, "seconds": ours["seconds"], "docs_per_s": dps, "peak_mb": ours["peak_mb"],
-               "cpu_s": ours["cpu_s"], "recall_j80": q["recall_j80"],
+               "recall_j80": q["recall_j80"],
                "false_merges_below_j50": q["false_merges_below_j50"],
                "datasketch_recall_j80": qd["recall_j80"],
                "datasketch_false_merges_below_j50": qd["false_merges_below_j50"],
                "candidate_pairs": s["candidate_pairs"], "cc_iterations": s["iterations"]}
         if dt:
             ddps = n / dt["seconds"]
-            print(f"{'datatrove':<12}{dt['seconds']:>10.1f}{ddps:>10.0f}{dt['cpu_s']:>10.1f}{dt['peak_mb']:>10.0f}"
+            print(f"{'datatrove':<12}{dt['seconds']:>10.1f}{ddps:>10.0f}{dt['peak_mb']:>10.0f}"
                   f"{dt['kept']:>10}")
-            print(f"ratio ours/datatrove: {dps / ddps:.2f}x docs/s, {dt['cpu_s'] / ours['cpu_s']:.2f}x fewer cpu s")
+            print(f"ratio ours/datatrove: {dps / ddps:.2f}x docs/s")
             row.update(datatrove_seconds=dt["seconds"], datatrove_docs_per_s=ddps, datatrove_peak_mb=dt["peak_mb"],
-                       datatrove_cpu_s=dt["cpu_s"], ratio_vs_datatrove=dps / ddps,
-                       cpu_ratio_vs_datatrove=dt["cpu_s"] / ours["cpu_s"])
+                       ratio_vs_datatrove=dps / ddps)
         results.append(row)
     spark.stop()
 
@@ -410,7 +406,6 @@ def main() -> None:
         "false_merges_below_j50": first["false_merges_below_j50"],
         "docs_per_s": round(first["docs_per_s"], 1),
         "ratio_vs_datatrove": round(first["ratio_vs_datatrove"], 3) if "ratio_vs_datatrove" in first else None,
-        "cpu_ratio_vs_datatrove": round(first["cpu_ratio_vs_datatrove"], 3) if "ratio_vs_datatrove" in first else None,
         "docs": first["docs"],
         "datasketch_recall_j80": None if first["datasketch_recall_j80"] != first["datasketch_recall_j80"]
         else round(first["datasketch_recall_j80"], 4),
@@ -423,8 +418,8 @@ def main() -> None:
 
     for r in results:  # per size: seconds_100k, datatrove_peak_mb_1m, ...
         tag = size_tag(r["docs"])
-        for key in ("seconds", "docs_per_s", "cpu_s", "peak_mb", "datatrove_seconds", "datatrove_docs_per_s",
-                    "datatrove_cpu_s", "datatrove_peak_mb", "ratio_vs_datatrove", "cpu_ratio_vs_datatrove"):
+        for key in ("seconds", "docs_per_s", "peak_mb", "datatrove_seconds", "datatrove_docs_per_s",
+                    "datatrove_peak_mb", "ratio_vs_datatrove"):
             if key in r:
                 out[f"{key}_{tag}"] = round(r[key], 3 if "ratio" in key else 1)
         if r is not first:
