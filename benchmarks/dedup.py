@@ -14,15 +14,22 @@ documents end in one cluster.
 - datasketch: `MinHashLSH` (threshold 0.8, its default weights) over the same signatures
   (bit-identical to datasketch's own MinHash with our shingle hash, see
   tests/test_dedup_minhash.py), clusters = union of its query results. Accuracy only.
-- datatrove 0.10.1: its four MinHash steps (signatures, buckets, clustering, filter) with its
-  default config, LocalPipelineExecutor with 2 workers, reading and writing the same
-  parquet. Its English word tokenizer needs NLTK data that cannot be downloaded here, so it
-  gets a whitespace tokenizer (cheaper than NLTK's).
+- datatrove 0.10.1: its four MinHash steps (signatures, buckets, clustering, filter) with
+  our 5-grams, seed and bands x rows (18 x 7 = 126 hashes, where its default is 14 x 8),
+  LocalPipelineExecutor with 2 workers, reading and writing the same parquet. Its English
+  word tokenizer needs NLTK data that cannot be downloaded here, so it gets a whitespace
+  tokenizer (cheaper than NLTK's).
 
-Ours is timed after an untimed warm-up on 2,000 documents (Spark session and Python
-workers started, as when this phase follows the others); datatrove's timing includes
-starting its worker processes. Run from the repository root: `.venv/bin/python benchmarks/dedup.py --quick` (100k docs);
-without --quick it runs 100k and 1M and reports how time grows.
+Both sides are timed from the input parquet to the written output (ours: with the kept/
+dropped marks; datatrove: the kept documents). Ours is timed after an untimed warm-up on
+2,000 documents (Spark session and Python workers started, as when this phase follows the
+others); datatrove's timing includes starting its worker processes. Wall time on shared
+cores is noisy: the table prints the load average. (CPU seconds of the process tree are not
+reported: PySpark's daemon ignores SIGCHLD, so its exited workers' CPU time is lost.)
+Run from the repository root:
+`.venv/bin/python benchmarks/dedup.py --quick --no-datasketch` (100k docs); without --quick
+it runs 100k and 1M and reports how time grows (`--no-datasketch` is needed at 1M: the
+datasketch reference is far slower than both).
 """
 
 from __future__ import annotations
@@ -230,8 +237,8 @@ def run_ours(spark, docs: Path, out: Path) -> dict:
     n = written.count()
     clusters = {r[0]: r[1] for r in written.where(F.col("minhash_cluster").isNotNull())
                 .select("id", "minhash_cluster").collect()}
-    return {"seconds": seconds, "docs": n, "peak_mb": mem.peak / 2**20, "clusters": clusters,
-            "stats": result.stats}
+    return {"seconds": seconds, "docs": n, "peak_mb": mem.peak / 2**20,
+            "clusters": clusters, "stats": result.stats}
 
 
 def run_datasketch(docs: Path) -> dict:
@@ -260,7 +267,7 @@ def run_datasketch(docs: Path) -> dict:
     return {"seconds": time.perf_counter() - started, "clusters": clusters, "bands": lsh.b, "rows": lsh.r}
 
 
-def run_datatrove(docs: Path, work: Path) -> dict:
+def run_datatrove(docs: Path, work: Path, bands: int, rows: int) -> dict:
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.dedup.minhash import (
         MinhashConfig,
@@ -284,7 +291,7 @@ def run_datatrove(docs: Path, work: Path) -> dict:
             return [(0, len(text))]
 
     shutil.rmtree(work, ignore_errors=True)
-    cfg = MinhashConfig()
+    cfg = MinhashConfig(n_grams=5, num_buckets=bands, hashes_per_bucket=rows, seed=1)
     n_files = len(list(docs.glob("*.parquet")))
 
     def reader():
@@ -354,8 +361,8 @@ def main() -> None:
         if ds is None:  # not run: shown as not measured
             qd = {"buckets": {k: (float("nan"), t) for k, (_, t) in qd["buckets"].items()},
                   "recall_j80": float("nan"), "false_merges_below_j50": None}
-        dt = None if args.no_datatrove else run_datatrove(docs, CACHE / "work-datatrove")
         s = ours["stats"]
+        dt = None if args.no_datatrove else run_datatrove(docs, CACHE / "work-datatrove", s["bands"], s["rows"])
         print(f"\nAccuracy: planted pairs found in one cluster, by true Jaccard of 5-gram shingles")
         print(f"{'Jaccard':<10}{'pairs':>8}{'ours':>10}{'datasketch':>12}")
         for key, (found, total) in q["buckets"].items():
@@ -363,7 +370,7 @@ def main() -> None:
             fmt = lambda x: f"{x / total:.3f}" if total else "-"  # noqa: E731
             print(f"{key:<10}{total:>8}{fmt(found):>10}{fmt(dfound):>12}")
         print(f"{'recall J>=0.8':<18}{q['recall_j80']:>10.4f}{qd['recall_j80']:>12.4f}")
-        print(f"{'merged J<0.5':<18}{q['false_merges_below_j50']:>10}{qd['false_merges_below_j50']:>12}"
+        print(f"{'merged J<0.5':<18}{q['false_merges_below_j50']:>10}{str(qd['false_merges_below_j50']):>12}"
               f"   (of {q['pairs_below_j50']} pairs)")
         print(f"ours: bands x rows {s['bands']}x{s['rows']} (LSH at {s['lsh_threshold']}), verified at "
               f"{s['threshold']}" + (f"; datasketch MinHashLSH(threshold=0.8): {ds['bands']}x{ds['rows']}" if ds else ""))
@@ -373,44 +380,61 @@ def main() -> None:
         print("ours, seconds by step: " + ", ".join(f"{k} {v:.1f}" for k, v in s["seconds_by_step"].items())
               + f", write {ours['seconds'] - sum(s['seconds_by_step'].values()):.1f}")
         dps = n / ours["seconds"]
-        print(f"\nThroughput, whole fuzzy-dedup phase, 2 cores")
+        print(f"\nThroughput, whole fuzzy-dedup phase, 2 cores (load average {os.getloadavg()[0]:.1f})")
         print(f"{'':<12}{'seconds':>10}{'docs/s':>10}{'peak MB':>10}{'kept':>10}")
         kept = n - s["duplicates_marked"]
         print(f"{'ours':<12}{ours['seconds']:>10.1f}{dps:>10.0f}{ours['peak_mb']:>10.0f}{kept:>10}")
         row = {"docs": n, "seconds": ours["seconds"], "docs_per_s": dps, "peak_mb": ours["peak_mb"],
-               "recall_j80": q["recall_j80"], "false_merges_below_j50": q["false_merges_below_j50"],
+               "recall_j80": q["recall_j80"],
+               "false_merges_below_j50": q["false_merges_below_j50"],
                "datasketch_recall_j80": qd["recall_j80"],
                "datasketch_false_merges_below_j50": qd["false_merges_below_j50"],
                "candidate_pairs": s["candidate_pairs"], "cc_iterations": s["iterations"]}
         if dt:
             ddps = n / dt["seconds"]
-            print(f"{'datatrove':<12}{dt['seconds']:>10.1f}{ddps:>10.0f}{dt['peak_mb']:>10.0f}{dt['kept']:>10}")
-            print(f"ratio ours/datatrove: {dps / ddps:.2f}x")
-            row.update(datatrove_docs_per_s=ddps, datatrove_peak_mb=dt["peak_mb"], ratio_vs_datatrove=dps / ddps)
+            print(f"{'datatrove':<12}{dt['seconds']:>10.1f}{ddps:>10.0f}{dt['peak_mb']:>10.0f}"
+                  f"{dt['kept']:>10}")
+            print(f"ratio ours/datatrove: {dps / ddps:.2f}x docs/s")
+            row.update(datatrove_seconds=dt["seconds"], datatrove_docs_per_s=ddps, datatrove_peak_mb=dt["peak_mb"],
+                       ratio_vs_datatrove=dps / ddps)
         results.append(row)
     spark.stop()
 
-    first, last = results[0], results[-1]
+    first = results[0]
     out = {
         "recall_j80": round(first["recall_j80"], 4),
         "false_merges_below_j50": first["false_merges_below_j50"],
         "docs_per_s": round(first["docs_per_s"], 1),
         "ratio_vs_datatrove": round(first["ratio_vs_datatrove"], 3) if "ratio_vs_datatrove" in first else None,
         "docs": first["docs"],
-        "seconds": round(first["seconds"], 2),
-        "peak_mb": round(first["peak_mb"]),
-        "datatrove_docs_per_s": round(first.get("datatrove_docs_per_s", 0), 1) or None,
         "datasketch_recall_j80": None if first["datasketch_recall_j80"] != first["datasketch_recall_j80"]
         else round(first["datasketch_recall_j80"], 4),
         "datasketch_false_merges_below_j50": first["datasketch_false_merges_below_j50"],
         "candidate_pairs": first["candidate_pairs"],
+        "load_average": round(os.getloadavg()[0], 1),
     }
+    def size_tag(docs: int) -> str:
+        return f"{docs // 1_000_000}m" if docs % 1_000_000 == 0 else f"{docs // 1000}k" if docs % 1000 == 0 else str(docs)
+
+    for r in results:  # per size: seconds_100k, datatrove_peak_mb_1m, ...
+        tag = size_tag(r["docs"])
+        for key in ("seconds", "docs_per_s", "peak_mb", "datatrove_seconds", "datatrove_docs_per_s",
+                    "datatrove_peak_mb", "ratio_vs_datatrove"):
+            if key in r:
+                out[f"{key}_{tag}"] = round(r[key], 3 if "ratio" in key else 1)
+        if r is not first:
+            out[f"recall_j80_{tag}"] = round(r["recall_j80"], 4)
+            out[f"false_merges_below_j50_{tag}"] = r["false_merges_below_j50"]
     if len(results) > 1:
-        growth = (last["seconds"] / first["seconds"]) / (last["docs"] / first["docs"])
-        print(f"\ntime growth {first['docs']:,} -> {last['docs']:,}: {growth:.2f} x linear")
-        out.update(docs_per_s_large=round(last["docs_per_s"], 1), docs_large=last["docs"],
-                   time_growth_vs_linear=round(growth, 3),
-                   ratio_vs_datatrove_large=round(last["ratio_vs_datatrove"], 3) if "ratio_vs_datatrove" in last else None)
+        last = results[-1]
+        tag = f"{size_tag(last['docs'])}_over_{size_tag(first['docs'])}"
+        growth = last["seconds"] / first["seconds"]
+        print(f"\ntime {first['docs']:,} -> {last['docs']:,} documents: {growth:.2f}x "
+              f"(linear: {last['docs'] / first['docs']:.0f}x)")
+        out[f"growth_ratio_{tag}"] = round(growth, 3)
+        out["growth_vs_linear"] = round(growth / (last["docs"] / first["docs"]), 3)
+        if "datatrove_seconds" in last:
+            out[f"datatrove_growth_ratio_{tag}"] = round(last["datatrove_seconds"] / first["datatrove_seconds"], 3)
     print(json.dumps(out))
 
 

@@ -1,11 +1,17 @@
 """Fuzzy dedup as Spark jobs: MinHash-LSH candidates -> verified pairs -> components -> survivor.
 
-1. Signatures and band buckets per Arrow batch (stages/minhash.py), exploded to rows
-   (id, band, bucket).
-2. Candidate edges: every document of a bucket is linked to the bucket's smallest id
-   (a star per bucket, so a bucket of k documents gives k-1 edges, not k^2/2).
-3. Optionally each candidate pair's true shingle Jaccard is computed and pairs below
-   `threshold` are removed, so LSH false positives never merge clusters.
+1. Signatures and band buckets per Arrow batch (stages/minhash.py): one row (id, buckets)
+   per document, `bands` int64 keys that hash the band index too, so one int64 names
+   (band, bucket). Materialised once: the text is read for signatures only here, and one
+   row per document (not per band) crosses from Python to the JVM.
+2. Candidate edges: buckets of more than one document are found by counting the int64 keys
+   (a hash aggregate: most buckets hold one document, and no id or sort is shuffled for
+   them); every document of such a bucket is linked to the bucket's smallest id (a star
+   per bucket, so a bucket of k documents gives k-1 edges, not k^2/2).
+3. The candidate documents are read once more, with their text length and survivor score
+   (small: only they travel). Optionally each candidate pair's true shingle Jaccard is
+   computed and pairs below `threshold` are removed, so LSH false positives never merge
+   clusters.
 4. Connected components (stages/connected_components.py); a cluster's id is its smallest
    document id.
 5. Survivor: the highest `survivor_score` column value (when the rows have that column),
@@ -29,7 +35,7 @@ import pyarrow as pa
 
 from stages.minhash import band_buckets, batch_shingle_hashes, jaccard, lsh_params, signatures
 
-BUCKET_SCHEMA = pa.schema([("id", pa.string()), ("band", pa.int32()), ("bucket", pa.int64())])
+BUCKET_SCHEMA = pa.schema([("id", pa.string()), ("buckets", pa.list_(pa.int64()))])
 PAIR_SCHEMA = pa.schema([("src", pa.string()), ("dst", pa.string()), ("jaccard", pa.float64())])
 
 
@@ -42,15 +48,16 @@ def resolve_bands(settings) -> tuple[int, int]:
 
 def bucket_batch(batch: pa.RecordBatch, ngram: int, num_perm: int, seed: int, bands: int,
                  rows: int) -> pa.RecordBatch:
-    """(id, band, bucket) rows for one batch of (id, text); documents without any token give
-    no rows (they cannot be near-duplicates of anything)."""
+    """(id, buckets) rows, `bands` keys each, for one batch of (id, text); documents without
+    any token give no rows (they cannot be near-duplicates of anything)."""
     hashes, offsets = batch_shingle_hashes(batch.column("text").to_pylist(), ngram)
     sigs = signatures(hashes, offsets, num_perm, seed)
     keep = np.flatnonzero(np.diff(offsets) > 0)
     keys = band_buckets(sigs[keep], bands, rows)
-    ids = batch.column("id").cast(pa.string()).take(pa.array(np.repeat(keep, bands)))
-    band = np.tile(np.arange(bands, dtype=np.int32), len(keep))
-    return pa.RecordBatch.from_arrays([ids, pa.array(band), pa.array(keys.reshape(-1))], schema=BUCKET_SCHEMA)
+    ids = batch.column("id").cast(pa.string()).take(pa.array(keep))
+    lists = pa.ListArray.from_arrays(pa.array(np.arange(len(keep) + 1, dtype=np.int32) * bands),
+                                     pa.array(keys.reshape(-1)))
+    return pa.RecordBatch.from_arrays([ids, lists], schema=BUCKET_SCHEMA)
 
 
 def _bucket_rows(batches, **kw):
@@ -115,17 +122,21 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
     spark = df.sparkSession
     reliable = spark.sparkContext.getCheckpointDir() is not None
     bands, rows = resolve_bands(settings)
-    docs = df.where(F.col("drop_reason").isNull()).select("id", "text")
+    kept = df.where(F.col("drop_reason").isNull())
 
     fn = partial(_bucket_rows, ngram=settings.ngram, num_perm=settings.num_perm, seed=settings.seed,
                  bands=bands, rows=rows)
-    buckets = docs.mapInArrow(fn, spark_schema(BUCKET_SCHEMA))
-    anchor = F.min("id").over(Window.partitionBy("band", "bucket"))
+    per_doc = _cut(kept.select("id", "text").mapInArrow(fn, spark_schema(BUCKET_SCHEMA)), reliable)
+    buckets = per_doc.select("id", F.explode("buckets").alias("bucket"))
+    shared = buckets.groupBy("bucket").count().where(F.col("count") > 1).select("bucket")
+    in_shared = buckets.join(shared, "bucket", "left_semi")  # adaptive execution broadcasts a small `shared`
+    anchor = F.min("id").over(Window.partitionBy("bucket"))
     edges = _cut(
-        buckets.withColumn("src", anchor).where(F.col("id") != F.col("src"))
+        in_shared.withColumn("src", anchor).where(F.col("id") != F.col("src"))
         .select("src", F.col("id").alias("dst")).distinct(),
         reliable,
     )
+    per_doc.unpersist()
     stats: dict[str, Any] = {
         "ngram": settings.ngram, "num_perm": settings.num_perm, "bands": bands, "rows": rows,
         "threshold": settings.threshold, "lsh_threshold": settings.lsh_threshold,
@@ -134,11 +145,19 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
     stats["candidate_pairs"] = edges.count()
     lap("signatures_and_candidates")
 
+    # the candidate documents, read once: only they travel, and a small id list is broadcast
+    # so that the whole corpus is not shuffled for it
+    score = settings.survivor_score
+    has_score = score is not None and score in df.columns
+    info_cols = [F.col("id"), F.length("text").alias("_len")]
+    if has_score:
+        info_cols.append(F.col(score).alias("_score"))
     if settings.verify:
-        # only the documents of candidate pairs travel, and a small id list is broadcast so
-        # that the whole corpus is not shuffled for it
-        nodes = edges.select(F.col("src").alias("id")).union(edges.select(F.col("dst").alias("id"))).distinct()
-        involved = docs.join(_small(nodes, 2 * stats["candidate_pairs"]), "id", "left_semi")
+        info_cols.append(F.col("text"))
+    nodes = edges.select(F.col("src").alias("id")).union(edges.select(F.col("dst").alias("id"))).distinct()
+    involved = _cut(kept.select(*info_cols).join(_small(nodes, 2 * stats["candidate_pairs"]), "id", "left_semi"),
+                    reliable)
+    if settings.verify:
         texts_a = involved.select(F.col("id").alias("src"), F.col("text").alias("text_a"))
         texts_b = involved.select(F.col("id").alias("dst"), F.col("text").alias("text_b"))
         pairs = edges.join(texts_a, "src").join(texts_b, "dst").select("src", "dst", "text_a", "text_b")
@@ -156,12 +175,7 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
     assignment = _cut(comps.assignment, reliable)
     lap("components")
 
-    info_cols = [F.col("id").alias("node"), F.length("text").alias("_len")]
-    score = settings.survivor_score
-    has_score = score is not None and score in df.columns
-    if has_score:
-        info_cols.append(F.col(score).alias("_score"))
-    info = df.where(F.col("drop_reason").isNull()).select(*info_cols)
+    info = involved.select(F.col("id").alias("node"), "_len", *(["_score"] if has_score else []))
     order = ([F.col("_score").desc_nulls_last()] if has_score else []) + [F.col("_len").desc(), F.col("node")]
     cluster = Window.partitionBy("component")
     members = assignment.count()
@@ -173,6 +187,7 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
                 "minhash_cluster_size", "_mh_rank"),
         reliable,
     )
+    involved.unpersist()
     sizes = ranked.where(F.col("_mh_rank") == 1).groupBy("minhash_cluster_size").count().collect()
     stats["cluster_sizes"] = {str(r[0]): r[1] for r in sorted(sizes)}
     stats["clusters"] = sum(r[1] for r in sizes)

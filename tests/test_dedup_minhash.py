@@ -17,6 +17,8 @@ from stages.minhash import (
     shingle_hash32,
     shingles,
     signatures,
+    string_hashes64,
+    token_hash64,
     tokens,
 )
 
@@ -52,6 +54,19 @@ def test_batch_shingle_hashes_equal_the_scalar_reference(n):
         expected = {shingle_hash32(s) for s in shingles(tokens(text or ""), n)}
         assert set(hashes[offsets[i]:offsets[i + 1]].tolist()) == expected, text
     assert offsets[5] == offsets[4] == offsets[6]  # "" and None have no shingles
+
+
+def test_vectorised_token_hash_equals_the_scalar_one_at_every_length():
+    """Word-boundary lengths, multi-byte text, an empty string and a sliced Arrow array."""
+    import pyarrow as pa
+
+    rng = random.Random(5)
+    toks = ["", "a", "abcdefgh", "abcdefghi", "é" * 4, "x" * 1000] + [
+        "".join(rng.choice("ab東é") for _ in range(rng.randint(1, 40))) for _ in range(500)
+    ]
+    for arr in (pa.array(toks), pa.array(toks).slice(3, 300)):
+        assert string_hashes64(arr).tolist() == [token_hash64(t) for t in arr.to_pylist()]
+    assert len({token_hash64(t) for t in set(toks)}) == len(set(toks))
 
 
 def test_signatures_are_identical_to_datasketch_minhash():
