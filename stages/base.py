@@ -11,6 +11,7 @@ earlier stage, and rows of domains the stage is not configured for, pass through
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Any, ClassVar, NamedTuple
 
 import pyarrow as pa
@@ -139,6 +140,19 @@ class DocumentFilter(Stage):
 
     fields: ClassVar[tuple[str, ...]] = ("text", "lang")
     """The columns `score_document` reads; only these are converted to Python objects."""
+
+    @cached_property
+    def _skipped_languages(self) -> frozenset[str]:
+        from stages.text_stats import base_lang
+
+        return frozenset(base_lang(x) for x in getattr(self.settings, "skip_languages", ()))
+
+    def skips_language(self, lang: str | None) -> bool:
+        """True when `lang` ('zh-Hans', 'ja', ...) is in the settings' `skip_languages`: the
+        languages whose word-based rules this filter does not apply."""
+        from stages.text_stats import base_lang
+
+        return base_lang(lang) in self._skipped_languages
 
     def score_document(self, doc: Mapping[str, Any]) -> Mapping[str, Any]:
         raise NotImplementedError

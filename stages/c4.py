@@ -80,15 +80,11 @@ class C4Quality(DocumentFilter):
 
     settings: Settings
 
-    def __init__(self, settings=None):
-        super().__init__(settings)
-        self._skip = {ts.base_lang(x) for x in self.settings.skip_languages}
-
     def clean(self, text: str, lang: str | None = None) -> tuple[str, dict[str, Any]]:
         """The kept lines and the scores of one document."""
         s = self.settings
         removed = dict.fromkeys(LINE_RULES, 0)
-        check_words = s.min_words_per_line != -1 and ts.base_lang(lang) not in self._skip
+        check_words = s.min_words_per_line != -1 and not self.skips_language(lang)
         lorem = curly = False
         sentences = 0
         kept: list[str] = []

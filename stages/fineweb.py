@@ -56,10 +56,6 @@ class FineWebQuality(DocumentFilter):
 
     settings: Settings
 
-    def __init__(self, settings=None):
-        super().__init__(settings)
-        self._skip = {ts.base_lang(x) for x in self.settings.skip_languages}
-
     def score_document(self, doc: Mapping[str, Any]) -> dict[str, Any]:
         text = doc.get("text") or ""
         lines = ts.nonblank_lines(text)
@@ -73,7 +69,7 @@ class FineWebQuality(DocumentFilter):
             "fineweb_line_punct_ratio": sum(ts.ends_with_terminal(ln) for ln in lines) / n,
             "fineweb_char_dup_ratio": ts.find_duplicates(lines)[1] / chars if chars else 0.0,
         }
-        if ts.base_lang(doc.get("lang")) not in self._skip:
+        if not self.skips_language(doc.get("lang")):
             out["fineweb_short_line_ratio"] = sum(len(ln) <= short for ln in lines) / n
             words = len(split_tokens(text, doc.get("lang")))
             out["fineweb_newline_word_ratio"] = text.count("\n") / max(words, 1)

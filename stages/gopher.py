@@ -28,7 +28,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from stages.base import DocumentFilter, StageSettings, Threshold, thresholds_from
-from stages.text_stats import base_lang
+from stages.text_stats import NO_SPACE_LANGUAGES, base_lang
 from stages.word_tokens import word_tokens
 
 
@@ -128,7 +128,7 @@ class GopherQuality(DocumentFilter):
         """Distinct words of `stop_words` a document must contain (English only, see above)."""
         stop_words: list[str] = ["the", "be", "to", "of", "and", "that", "have", "with"]
         """Gopher's English list; matched case-insensitively."""
-        skip_languages: list[str] = ["zh", "ja", "th", "lo", "km", "my", "bo"]
+        skip_languages: list[str] = list(NO_SPACE_LANGUAGES)
         """Languages written without spaces between words, where a whitespace word count is
         meaningless: no rule is evaluated, all scores stay null and the document is kept."""
 
@@ -146,13 +146,12 @@ class GopherQuality(DocumentFilter):
 
     def __init__(self, settings=None):
         super().__init__(settings)
-        self._skip = {base_lang(x) for x in self.settings.skip_languages}
         self._stop = {w.lower() for w in self.settings.stop_words}
 
     def score_document(self, doc: Mapping[str, Any]) -> dict[str, Any]:
-        lang = base_lang(doc.get("lang"))
-        if lang in self._skip:
+        if self.skips_language(doc.get("lang")):
             return {}
+        lang = base_lang(doc.get("lang"))
         text = doc.get("text") or ""
         tokens = split_tokens(text, lang)
         words = [t for t in tokens if is_word(t)]

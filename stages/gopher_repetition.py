@@ -78,10 +78,6 @@ class GopherRepetition(DocumentFilter):
 
     settings: Settings
 
-    def __init__(self, settings=None):
-        super().__init__(settings)
-        self._skip = {ts.base_lang(x) for x in self.settings.skip_languages}
-
     def score_document(self, doc: Mapping[str, Any]) -> dict[str, Any]:
         text = doc.get("text") or ""
         if not text:
@@ -96,7 +92,7 @@ class GopherRepetition(DocumentFilter):
         n, chars = ts.find_duplicates(lines)
         out["gopher_dup_line_frac"] = n / len(lines)
         out["gopher_dup_line_char_frac"] = chars / size
-        if ts.base_lang(doc.get("lang")) in self._skip:
+        if self.skips_language(doc.get("lang")):
             return out
         words = split_tokens(text, doc.get("lang"))
         for n in TOP_NGRAMS:
