@@ -4,14 +4,16 @@
    per document, `bands` int64 keys that hash the band index too, so one int64 names
    (band, bucket). Materialised once: the text is read for signatures only here, and one
    row per document (not per band) crosses from Python to the JVM.
-2. Candidate edges: buckets of more than one document are found by counting the int64 keys
-   (a hash aggregate: most buckets hold one document, and no id or sort is shuffled for
-   them); every document of such a bucket is linked to the bucket's smallest id (a star
-   per bucket, so a bucket of k documents gives k-1 edges, not k^2/2).
-3. The candidate documents are read once more, with their text length and survivor score
-   (small: only they travel). Optionally each candidate pair's true shingle Jaccard is
-   computed and pairs below `threshold` are removed, so LSH false positives never merge
-   clusters.
+2. Candidate edges: the (bucket, document key) rows are shuffled by bucket, once, and each
+   partition is sorted by bucket with numpy (stages/minhash.py `bucket_stars`); every
+   document of a bucket of more than one is linked to the bucket's smallest key (a star per
+   bucket, so a bucket of k documents gives k-1 edges, not k^2/2). A document's key is two
+   64-bit hashes of its id (128 bits: the shuffle does not grow with id length, and a
+   collision, checked, has odds of n^2 / 2^129).
+3. The candidate documents are read once more by their keys, with id, text length and
+   survivor score (small: only they travel). Optionally each candidate pair's true shingle
+   Jaccard is computed (a whole Arrow batch of pairs at once) and pairs below `threshold` are
+   removed, so LSH false positives never merge clusters.
 4. Connected components (stages/connected_components.py); a cluster's id is its smallest
    document id.
 5. Survivor: the highest `survivor_score` column value (when the rows have that column),
@@ -33,9 +35,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from stages.minhash import band_buckets, batch_shingle_hashes, jaccard, lsh_params, signatures
+from stages.minhash import band_buckets, batch_shingle_hashes, bucket_stars, lsh_params, signatures
 
 BUCKET_SCHEMA = pa.schema([("id", pa.string()), ("buckets", pa.list_(pa.int64()))])
+STAR_SCHEMA = pa.schema([("s1", pa.int64()), ("s2", pa.int64()), ("d1", pa.int64()), ("d2", pa.int64())])
 PAIR_SCHEMA = pa.schema([("src", pa.string()), ("dst", pa.string()), ("jaccard", pa.float64())])
 
 
@@ -65,16 +68,39 @@ def _bucket_rows(batches, **kw):
         yield bucket_batch(batch, **kw)
 
 
+def _star_rows(batches):
+    """All rows (bucket, k1, k2) of one partition -> the star edges of its buckets."""
+    batches = list(batches)
+    if not batches:
+        return
+    table = pa.Table.from_batches(batches)
+    cols = [table.column(c).to_numpy() for c in ("bucket", "k1", "k2")]
+    src, dst = bucket_stars(*cols)
+    if len(src):
+        yield pa.RecordBatch.from_arrays([pa.array(src[:, 0]), pa.array(src[:, 1]), pa.array(dst[:, 0]),
+                                          pa.array(dst[:, 1])], schema=STAR_SCHEMA)
+
+
+def _distinct(x: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (np.unique's hash table is several times slower on these)."""
+    x = np.sort(x)
+    return x[np.concatenate(([True], x[1:] != x[:-1]))] if len(x) else x
+
+
 def pair_jaccard(batch: pa.RecordBatch, ngram: int) -> pa.RecordBatch:
-    """True Jaccard of the shingle sets of each (src, dst, text_a, text_b) row."""
-    a = batch.column("text_a").to_pylist()
-    b = batch.column("text_b").to_pylist()
-    hashes, offsets = batch_shingle_hashes(a + b, ngram)
-    n = len(a)
-    sims = [
-        jaccard(hashes[offsets[i]:offsets[i + 1]], hashes[offsets[n + i]:offsets[n + i + 1]])
-        for i in range(n)
-    ]
+    """True Jaccard of the shingle sets of each (src, dst, text_a, text_b) row, for the whole
+    batch at once: (row, shingle) keys made unique per side, then intersected."""
+    n = batch.num_rows
+    texts = pa.concat_arrays([batch.column("text_a").cast(pa.string()), batch.column("text_b").cast(pa.string())])
+    hashes, offsets = batch_shingle_hashes(texts, ngram)
+    owner = np.repeat(np.arange(2 * n, dtype=np.uint64), np.diff(offsets))
+    keys = ((owner % np.uint64(max(n, 1))) << np.uint64(32)) | hashes.astype(np.uint64)
+    side_b = owner >= n
+    a, b = _distinct(keys[~side_b]), _distinct(keys[side_b])
+    both = np.intersect1d(a, b, assume_unique=True)
+    count = lambda k: np.bincount((k >> np.uint64(32)).astype(np.int64), minlength=n)  # noqa: E731
+    inter, union = count(both), count(a) + count(b) - count(both)
+    sims = np.divide(inter, union, out=np.ones(n), where=union > 0)  # two empty sets: 1.0, as `jaccard`
     return pa.RecordBatch.from_arrays(
         [batch.column("src").cast(pa.string()), batch.column("dst").cast(pa.string()), pa.array(sims, pa.float64())],
         schema=PAIR_SCHEMA,
@@ -89,6 +115,16 @@ def _pair_rows(batches, ngram):
 BROADCAST_MAX_ROWS = 2_000_000
 """Id lists up to this size (candidate documents, cluster members) are broadcast to the
 joins with the corpus, so the corpus itself is never shuffled for them."""
+BROADCAST_MAX_TEXT = 256 << 20
+"""Candidate documents whose texts add up to at most this many characters are broadcast to
+the join with the candidate pairs."""
+
+
+def _keys(column: str):
+    """Two 64-bit hashes of a string column (xxHash64 with two seeds): a 128-bit key."""
+    from pyspark.sql import functions as F
+
+    return F.xxhash64(column).alias("k1"), F.xxhash64(F.lit("curator-key"), column).alias("k2")
 
 
 def _small(df, rows: int):
@@ -109,6 +145,7 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
+    from curator.errors import CuratorError
     from curator.schema import spark_schema
     from stages.connected_components import connected_components, cut_lineage as _cut
 
@@ -126,27 +163,26 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
 
     fn = partial(_bucket_rows, ngram=settings.ngram, num_perm=settings.num_perm, seed=settings.seed,
                  bands=bands, rows=rows)
-    per_doc = _cut(kept.select("id", "text").mapInArrow(fn, spark_schema(BUCKET_SCHEMA)), reliable)
-    buckets = per_doc.select("id", F.explode("buckets").alias("bucket"))
-    shared = buckets.groupBy("bucket").count().where(F.col("count") > 1).select("bucket")
-    in_shared = buckets.join(shared, "bucket", "left_semi")  # adaptive execution broadcasts a small `shared`
-    anchor = F.min("id").over(Window.partitionBy("bucket"))
-    edges = _cut(
-        in_shared.withColumn("src", anchor).where(F.col("id") != F.col("src"))
-        .select("src", F.col("id").alias("dst")).distinct(),
+    per_doc = _cut(kept.select("id", "text").mapInArrow(fn, spark_schema(BUCKET_SCHEMA))
+                   .select("id", *_keys("id"), "buckets"), reliable)
+    docs = per_doc.count()
+    # one shuffle of (bucket, key) rows; partitions of at most ~4M rows for the numpy sort
+    parts = max(spark.sparkContext.defaultParallelism, -(-docs * bands // 4_000_000))
+    stars = _cut(
+        per_doc.select(F.explode("buckets").alias("bucket"), "k1", "k2").repartition(parts, "bucket")
+        .mapInArrow(_star_rows, spark_schema(STAR_SCHEMA)).distinct(),
         reliable,
     )
-    per_doc.unpersist()
+    n_stars = stars.count()
     stats: dict[str, Any] = {
         "ngram": settings.ngram, "num_perm": settings.num_perm, "bands": bands, "rows": rows,
         "threshold": settings.threshold, "lsh_threshold": settings.lsh_threshold,
-        "verify": settings.verify, "seed": settings.seed,
+        "verify": settings.verify, "seed": settings.seed, "candidate_pairs": n_stars,
     }
-    stats["candidate_pairs"] = edges.count()
-    lap("signatures_and_candidates")
+    per_doc.unpersist()
 
-    # the candidate documents, read once: only they travel, and a small id list is broadcast
-    # so that the whole corpus is not shuffled for it
+    # the candidate documents, read once by their keys: only they travel, and the small key
+    # list is broadcast so that the whole corpus is not shuffled for it
     score = settings.survivor_score
     has_score = score is not None and score in df.columns
     info_cols = [F.col("id"), F.length("text").alias("_len")]
@@ -154,20 +190,36 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
         info_cols.append(F.col(score).alias("_score"))
     if settings.verify:
         info_cols.append(F.col("text"))
-    nodes = edges.select(F.col("src").alias("id")).union(edges.select(F.col("dst").alias("id"))).distinct()
-    involved = _cut(kept.select(*info_cols).join(_small(nodes, 2 * stats["candidate_pairs"]), "id", "left_semi"),
+    nodes = _cut(stars.select(F.col("s1").alias("k1"), F.col("s2").alias("k2")).union(
+        stars.select(F.col("d1").alias("k1"), F.col("d2").alias("k2"))).distinct(), reliable)
+    involved = _cut(kept.select(*_keys("id"), *info_cols).join(_small(nodes, 2 * n_stars), ["k1", "k2"], "left_semi"),
                     reliable)
+    n_nodes = nodes.count()
+    found = involved.agg(F.count(F.lit(1)), F.sum("_len")).first()
+    if found[0] != n_nodes:
+        raise CuratorError("two documents' ids share a 128-bit key in fuzzy dedup; please report this")
+    nodes.unpersist()
+    carried = ["text"] if settings.verify else []
+    small = n_nodes <= BROADCAST_MAX_ROWS and (found[1] or 0) <= BROADCAST_MAX_TEXT
+
+    def side(k1, k2, name):  # one end of the candidate pairs: its key, id (and text)
+        d = involved.select(F.col("k1").alias(k1), F.col("k2").alias(k2), F.col("id").alias(name),
+                            *[F.col(c).alias(f"{c}_{name}") for c in carried])
+        return F.broadcast(d) if small else d
+
+    named = (stars.repartition(spark.sparkContext.defaultParallelism)  # the verification runs on every core
+             .join(side("s1", "s2", "src"), ["s1", "s2"]).join(side("d1", "d2", "dst"), ["d1", "d2"]))
+    lap("signatures_and_candidates")
     if settings.verify:
-        texts_a = involved.select(F.col("id").alias("src"), F.col("text").alias("text_a"))
-        texts_b = involved.select(F.col("id").alias("dst"), F.col("text").alias("text_b"))
-        pairs = edges.join(texts_a, "src").join(texts_b, "dst").select("src", "dst", "text_a", "text_b")
+        pairs = named.select("src", "dst", F.col("text_src").alias("text_a"), F.col("text_dst").alias("text_b"))
         scored = pairs.mapInArrow(partial(_pair_rows, ngram=settings.ngram), spark_schema(PAIR_SCHEMA))
-        verified = _cut(scored.where(F.col("jaccard") >= settings.threshold).select("src", "dst"), reliable)
-        stats["verified_pairs"] = verified.count()
+        edges = _cut(scored.where(F.col("jaccard") >= settings.threshold).select("src", "dst"), reliable)
+        stats["verified_pairs"] = edges.count()
         stats["rejected_pairs"] = stats["candidate_pairs"] - stats["verified_pairs"]
         lap("verify")
-        edges.unpersist()
-        edges = verified
+    else:
+        edges = _cut(named.select("src", "dst"), reliable)
+    stars.unpersist()
 
     comps = connected_components(edges, local_max_edges=settings.components_local_max_edges)
     stats["iterations"] = comps.iterations

@@ -146,3 +146,44 @@ def test_manifest_checks_minhash_settings():
         parse(manifest({"bands": 20, "rows": 10}), base_dir=".")
     with pytest.raises(ManifestError, match="dedup.minhash.ngrams: unknown key"):
         parse(manifest({"ngrams": 3}), base_dir=".")
+
+
+def test_pair_jaccard_of_a_whole_batch_equals_the_pairwise_reference():
+    import pyarrow as pa
+
+    from stages.dedup_fuzzy import pair_jaccard
+
+    rng = random.Random(7)
+    a = [" ".join(words(rng, rng.randint(0, 60))) for _ in range(40)] + ["", "", "one two", TEXTS[1]]
+    b = [" ".join(x.split()[: rng.randint(0, 60)] + words(rng, rng.randint(0, 10))) for x in a[:40]]
+    b += ["", "three", "one two", TEXTS[1] + "。"]
+    batch = pa.RecordBatch.from_pydict({"src": [f"a{i}" for i in range(len(a))], "dst": [f"b{i}" for i in range(len(b))],
+                                        "text_a": a, "text_b": b})
+    got = pair_jaccard(batch, 5).column("jaccard").to_pylist()
+    for i, (x, y) in enumerate(zip(a, b)):
+        hx, ox = batch_shingle_hashes([x], 5)
+        hy, oy = batch_shingle_hashes([y], 5)
+        assert got[i] == pytest.approx(jaccard(hx, hy)), (x, y)
+    assert got[40] == 1.0 and got[41] == 0.0 and got[42] == 1.0  # two empty sets count as equal
+    assert 0 < got[43] <= 1
+
+
+def test_a_trailing_newline_never_sticks_to_the_last_token():
+    """pyarrow 26's utf8_split_whitespace keeps the "\\n" of "...ab\\n" at some lengths."""
+    for i in range(200):
+        assert tokens("z" * i + "ab\n") == ["z" * i + "ab"]
+
+
+def test_batched_token_hashes_equal_the_reference_rule_on_hostile_text():
+    """The fast path cuts text at ASCII separators and tokenizes each distinct piece once:
+    every separator, Unicode spaces, combining marks after punctuation, mixed scripts."""
+    from stages.minhash import batch_token_hashes
+
+    rng = random.Random(3)
+    alphabet = ([chr(c) for c in range(128)] + list("éÉ東京はい\u00a0\u3000\u2028—–“”«»…ﬁÄİΣς")
+                + ["\u0301", "\u0308", "\u00a8", "\u2260", "\u0338"])
+    texts = TEXTS + ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 50))) for _ in range(600)]
+    hashes, counts = batch_token_hashes(texts)
+    expected = [token_hash64(t) for text in texts for t in tokens(text or "")]
+    assert counts.tolist() == [len(tokens(text or "")) for text in texts]
+    assert hashes.tolist() == expected
