@@ -186,20 +186,13 @@ def loop_run(files: list[str], extractor: str) -> tuple[int, int, float, float]:
 
 
 def spark_run(spark, files: list[str], extractor: str) -> tuple[int, int, float, float]:
-    """The extract phase's own task function over one task per file (as pipeline._extract)."""
-    from functools import partial
-
+    """The extract phase's own Spark job over one task per file (pipeline.extract_frame)."""
     from pyspark.sql import functions as F
 
-    from curator.pipeline import _extract_tasks
-    from curator.schema import DOC_SCHEMA, spark_schema
+    from curator.pipeline import extract_frame
 
     tasks = [("bench", "web", "warc", f) for f in files]
-    rdd = spark.sparkContext.parallelize(tasks, numSlices=len(tasks))
-    df = spark.createDataFrame(rdd, schema="source string, domain string, kind string, payload string")
-    fn = partial(_extract_tasks, settings=_settings(extractor=extractor),
-                 sources={"bench": {"snapshot": None, "licenses": ["*"]}})
-    out = df.mapInArrow(fn, spark_schema(DOC_SCHEMA))
+    out = extract_frame(spark, tasks, _settings(extractor=extractor), {"bench": {"snapshot": None, "licenses": ["*"]}})
     roots = [os.getpid(), *_jvm_pid()]  # the driver, and the JVM with its Python workers
     cpu, started = tree_cpu_s(roots), time.perf_counter()
     row = out.agg(F.count(F.lit(1)).alias("n"), F.sum(F.col("drop_reason").isNull().cast("int")).alias("kept"),

@@ -66,6 +66,28 @@ def test_every_record_is_accounted_for(tmp_path):
     assert int(a["meta"]["warc_offset"]) > 0
 
 
+def test_the_extract_job_runs_one_spark_task_per_file_with_the_rows_of_read_warc(spark, tmp_path):
+    from pyspark import TaskContext
+
+    from curator.pipeline import extract_frame
+
+    paths = []
+    for k in range(3):
+        paths.append(str(tmp_path / f"t{k}.warc.gz"))
+        build_warc(paths[-1])
+    settings = ExtractSettings(max_record_bytes=20_000)
+    df = extract_frame(spark, [("src", "web", "warc", p) for p in paths], settings,
+                       {"src": {"snapshot": None, "licenses": ["*"]}})
+    assert df.rdd.getNumPartitions() == 3
+    per_task = df.rdd.mapPartitions(lambda rows: [(TaskContext.get().partitionId(), sorted(
+        {r["meta"]["warc_file"] for r in rows}))]).collect()
+    assert sorted(per_task) == [(k, [p]) for k, p in enumerate(paths)]  # each file read by its own task
+    expected = [r for p in paths for r in read_warc(p, "src", "web", settings)]
+    got = df.select("id", "drop_reason").collect()
+    assert sorted((r["id"], r["drop_reason"] or "") for r in got) == sorted(
+        (r["id"], r["drop_reason"] or "") for r in expected)
+
+
 def test_ids_are_the_warc_record_ids_and_repeatable(tmp_path):
     p = tmp_path / "t.warc.gz"
     build_warc(p)
