@@ -53,7 +53,7 @@ def bucket_batch(batch: pa.RecordBatch, ngram: int, num_perm: int, seed: int, ba
                  rows: int) -> pa.RecordBatch:
     """(id, buckets) rows, `bands` keys each, for one batch of (id, text); documents without
     any token give no rows (they cannot be near-duplicates of anything)."""
-    hashes, offsets = batch_shingle_hashes(batch.column("text").to_pylist(), ngram)
+    hashes, offsets = batch_shingle_hashes(batch.column("text"), ngram)
     sigs = signatures(hashes, offsets, num_perm, seed)
     keep = np.flatnonzero(np.diff(offsets) > 0)
     keys = band_buckets(sigs[keep], bands, rows)
@@ -91,8 +91,7 @@ def pair_jaccard(batch: pa.RecordBatch, ngram: int) -> pa.RecordBatch:
     """True Jaccard of the shingle sets of each (src, dst, text_a, text_b) row, for the whole
     batch at once: (row, shingle) keys made unique per side, then intersected."""
     n = batch.num_rows
-    texts = pa.concat_arrays([batch.column("text_a").cast(pa.string()), batch.column("text_b").cast(pa.string())])
-    hashes, offsets = batch_shingle_hashes(texts, ngram)
+    hashes, offsets = batch_shingle_hashes(pa.concat_arrays([batch.column("text_a"), batch.column("text_b")]), ngram)
     owner = np.repeat(np.arange(2 * n, dtype=np.uint64), np.diff(offsets))
     keys = ((owner % np.uint64(max(n, 1))) << np.uint64(32)) | hashes.astype(np.uint64)
     side_b = owner >= n

@@ -61,8 +61,8 @@ def batch_tokens(texts: list[str | None]) -> tuple[pa.Array, np.ndarray]:
 
 
 _SEPARATORS = np.zeros(256, bool)
-_SEPARATORS[list(range(9, 14)) + list(range(28, 33))] = True  # the ASCII whitespace of str.split
-_SEPARATORS[[ord(c) for c in "!\"#%&'()*,-./:;?@[\\]_{}"]] = True  # the ASCII punctuation (\p{P})
+_SEPARATORS[:128] = pc.match_substring_regex(pa.array([chr(c) for c in range(128)]), _SPACE_OR_PUNCT).to_numpy(
+    zero_copy_only=False)  # the ASCII characters of the separator class: whitespace and punctuation
 """Bytes at which text can be cut before `batch_tokens`' rule without changing its tokens: each
 is a token separator under the rule, and NFKC never composes it with a neighbour (checked for
 every code point on either side), so the rule applied to the pieces equals the rule applied to
@@ -107,7 +107,7 @@ def batch_token_hashes(texts) -> tuple[np.ndarray, np.ndarray]:
     The text is cut at ASCII separator bytes (see `_SEPARATORS`); `batch_tokens`' rule is
     applied once per distinct piece of the batch (a quarter of the pieces, on web text), and
     an ASCII piece is its own token once lower-cased."""
-    arr = texts if isinstance(texts, pa.Array) else pa.array(texts, pa.string())
+    arr = texts.cast(pa.string()) if isinstance(texts, pa.Array) else pa.array(texts, pa.string())
     if arr.null_count:
         arr = pc.fill_null(arr, "")
     pieces, pieces_per_doc = _runs(arr)
