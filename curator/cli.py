@@ -1,8 +1,16 @@
 """`curator`: run a manifest, validate it, fetch model files, print a run's statistics, train a classifier."""
 
+# Failures reach the terminal as one line: a CuratorError with its exit code; any other
+# OSError (permission denied, read-only disk, a file where a folder should be) as
+# `curator: error: <reason>: <file>`, exit 3; an unexpected exception keeps its traceback
+# (a bug must stay visible) and ends with one line naming the phase and the root cause, which
+# for a Spark job is the Python worker's exception buried in the Java stack trace. Paths and
+# names printed here come from manifests and disk, so they go through curator.terminal.
+
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from curator.errors import CuratorError, ManifestError
@@ -15,6 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("manifest")
     run.add_argument("--until", choices=["extract", "annotate", "dedup", "tokenize", "mix", "shards"],
                      help="stop after this phase")
+    run.add_argument("--force", action="store_true",
+                     help="use an existing non-empty run directory that curator did not create, "
+                          "as long as it holds none of the names a run writes (nothing in it is replaced)")
     val = sub.add_parser("validate", help="check a manifest without starting Spark")
     val.add_argument("manifest")
     assets = sub.add_parser("assets", help="model and tokenizer files")
@@ -51,24 +62,103 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _error(e: CuratorError) -> int:
+    """One line on stderr: messages quote paths, keys and values from the manifest and the
+    inputs, so control characters are escaped and URL secrets masked."""
+    from curator.terminal import redact_urls, visible
+
+    print(f"curator: error: {visible(redact_urls(str(e)))}", file=sys.stderr)
+    return e.exit_code
+
+
+def _os_error(e: OSError) -> int:
+    """Any OSError as one line naming the reason and the file, exit 3 (EnvironmentProblem)."""
+    from curator.errors import EnvironmentProblem
+    from curator.terminal import shown
+
+    reason = e.strerror or str(e) or type(e).__name__
+    names = [shown(f) for f in (e.filename, e.filename2) if f not in (None, "")]
+    return _error(EnvironmentProblem(f"{reason}: {' -> '.join(names)}" if names else reason))
+
+
+_TRACEBACK = "Traceback (most recent call last):"
+
+
+def root_cause(exc: BaseException) -> str:
+    """The first line of what really failed: the innermost exception of the chain, or, for a
+    Spark/Py4J error, the exception line of the last Python traceback quoted in its message
+    (a worker's `ValueError: ...` inside a Java stack trace)."""
+    from curator.rundir import _chain
+
+    inner = list(_chain(exc))[-1]
+    try:
+        message = str(inner)[:1 << 20]
+    except Exception:  # a Py4J error whose JVM is gone cannot always render itself
+        message = ""
+    if _TRACEBACK in message:
+        lines = message.rsplit(_TRACEBACK, 1)[1].splitlines()
+        found = [ln for ln in lines if ln.strip() and not ln[0].isspace()]
+        if found:
+            return found[0].strip()
+    first = next((ln.strip() for ln in message.splitlines() if ln.strip()), "")
+    return f"{type(inner).__name__}: {first}" if first else type(inner).__name__
+
+
+def _unexpected(e: Exception) -> int:
+    """A bug or an unforeseen failure: the whole traceback, then one line to act on."""
+    import traceback
+
+    from curator.terminal import shown
+
+    traceback.print_exc()
+    phase = getattr(e, "curator_phase", None)
+    where = f"phase {phase} failed" if phase else "failed"
+    cause = shown(root_cause(e))
+    cause = cause if len(cause) <= 500 else cause[:497] + "..."
+    print(f"curator: error: {where}: {cause}", file=sys.stderr)
+    return 1
+
+
+def _terminated(signum, frame):
+    """SIGTERM (a scheduler or `kill` stopping the run) unwinds like Ctrl-C, so the run's
+    lock and temporary files are released on the way out."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         return _dispatch(args)
     except CuratorError as e:
-        print(f"curator: error: {e}", file=sys.stderr)
-        return e.exit_code
+        return _error(e)
+    except OSError as e:  # a full disk, a read-only disk, no permission: one line, exit 3
+        from curator.rundir import disk_full
+
+        full = disk_full(e, e.filename or ".")
+        return _error(full) if full is not None else _os_error(e)
     except KeyboardInterrupt:
         print("curator: interrupted; re-run the same command to resume", file=sys.stderr)
         return 130
+    except Exception as e:
+        from curator.rundir import disk_full
+
+        full = disk_full(e, ".")  # a Spark failure quoting "No space left on device"
+        return _error(full) if full is not None else _unexpected(e)
 
 
 def _dispatch(args) -> int:
+    from curator.terminal import shown
+
     if args.command == "validate":
         from curator.manifest import load
 
         m = load(args.manifest)
-        print(f"{args.manifest}: ok ({len(m.sources)} sources, {len(m.stages)} stages, run dir {m.run_dir})")
+        print(f"{shown(args.manifest)}: ok ({len(m.sources)} sources, {len(m.stages)} stages, run dir {shown(m.run_dir)})")
         return 0
     if args.command == "run":
         from curator.manifest import load
@@ -76,9 +166,9 @@ def _dispatch(args) -> int:
         from curator.report import print_summary
 
         m = load(args.manifest)
-        Pipeline(m).run(until=args.until)
+        Pipeline(m, force=args.force).run(until=args.until)
         print_summary(m.run_dir)
-        print(f"run directory: {m.run_dir}  (report: {m.run_dir / 'report.html'})")
+        print(f"run directory: {shown(m.run_dir)}  (report: {shown(m.run_dir / 'report.html')})")
         return 0
     if args.command == "assets":
         from curator import assets
@@ -118,9 +208,17 @@ def _dispatch(args) -> int:
             print_diff(args.run_a, args.run_b)
         return 0
     if args.command == "report":
-        from curator.report import write_report
+        from pathlib import Path
 
-        print(f"report: {write_report(args.run_dir)}")
+        from curator.report import write_report
+        from curator.rundir import RUN_MARKER, is_marked
+
+        if os.path.lexists(Path(args.run_dir) / "report.html") and not is_marked(args.run_dir):
+            raise ManifestError(
+                f"{args.run_dir} is not a curator run directory (no {RUN_MARKER}): its report.html "
+                f"is not curator's to overwrite"
+            )
+        print(f"report: {shown(write_report(args.run_dir))}")
         return 0
     if args.command == "mix":
         from curator.mixplan import mix_plan

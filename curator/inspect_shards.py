@@ -6,6 +6,8 @@ folder (`shards/2048/`) or the whole `shards/` folder. Every file named by the m
 scope is checked (size and sha256); a mismatch or missing file is an `AccountingError`.
 Then the first `n` sequences of the first shard in scope are decoded with the run's
 tokenizer (when it is available here and has the recorded hash; token ids otherwise).
+Decoded text is whatever the documents held, and paths and the tokenizer spec come from
+files, so everything is printed through curator.terminal (control characters escaped).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import numpy as np
 
 from curator.assets import sha256_file
 from curator.errors import AccountingError, ManifestError
+from curator.rundir import read_bounded
+from curator.terminal import shown, visible
 
 SUFFIXES = (".bin", ".idx", ".npy", ".csv.gz", ".parquet", ".array_record")
 READ_ORDER = ("megatron", "parquet", "arrayrecord", "olmo")
@@ -26,12 +30,12 @@ def _scope(path: Path) -> tuple[list[tuple[Path, dict]], str | None]:
     """[(folder, per-seq_len manifest)] in scope, and the shard name when PATH is one shard."""
     if path.is_dir():
         if (path / "manifest.json").is_file():
-            data = json.loads((path / "manifest.json").read_text())
+            data = json.loads(read_bounded(path / "manifest.json"))
             if "seq_lens" in data:  # the shards/ folder
-                return [(path / n, json.loads((path / e["manifest"]).read_text()))
+                return [(path / n, json.loads(read_bounded(path / e["manifest"])))
                         for n, e in sorted(data["seq_lens"].items(), key=lambda kv: int(kv[0]))], None
             return [(path, data)], None
-        raise ManifestError(f"{path}: no manifest.json here; give a shards/ folder, a shards/<seq_len>/ folder or a shard file")
+        raise ManifestError(f"{shown(path)}: no manifest.json here; give a shards/ folder, a shards/<seq_len>/ folder or a shard file")
     name = path.name
     for suffix in SUFFIXES:
         if name.endswith(suffix):
@@ -39,10 +43,10 @@ def _scope(path: Path) -> tuple[list[tuple[Path, dict]], str | None]:
             break
     folder = path.parent
     if not (folder / "manifest.json").is_file():
-        raise ManifestError(f"{path}: no manifest.json beside it in {folder}; is this a curator shard?")
-    data = json.loads((folder / "manifest.json").read_text())
+        raise ManifestError(f"{shown(path)}: no manifest.json beside it in {shown(folder)}; is this a curator shard?")
+    data = json.loads(read_bounded(folder / "manifest.json"))
     if not any(f"shard-{s['shard']:05d}" == name for s in data.get("shards", [])):
-        raise ManifestError(f"{path}: {folder / 'manifest.json'} lists no shard named {name!r}")
+        raise ManifestError(f"{shown(path)}: {shown(folder / 'manifest.json')} lists no shard named {name!r}")
     return [(folder, data)], name
 
 
@@ -57,13 +61,13 @@ def verify(folder: Path, manifest: dict, only: str | None = None) -> list[str]:
             paths = [folder / f for f in info["files"]]
             missing = [str(p) for p in paths if not p.is_file()]
             if missing:
-                raise AccountingError(f"{missing[0]}: listed in {folder / 'manifest.json'} but missing")
+                raise AccountingError(f"{shown(missing[0])}: listed in {shown(folder / 'manifest.json')} but missing")
             size = sum(p.stat().st_size for p in paths)
             if size != info["bytes"]:
-                raise AccountingError(f"{paths[0]}: {size} bytes on disk, the manifest says {info['bytes']}; the shard is damaged")
+                raise AccountingError(f"{shown(paths[0])}: {size} bytes on disk, the manifest says {info['bytes']}; the shard is damaged")
             sha = _sha256_files(paths)
             if sha != info["sha256"]:
-                raise AccountingError(f"{paths[0]}: sha256 {sha[:16]}... does not match the manifest's {info['sha256'][:16]}...")
+                raise AccountingError(f"{shown(paths[0])}: sha256 {sha[:16]}... does not match the manifest's {info['sha256'][:16]}...")
             checked.append(f"{name} {fmt}")
     return checked
 
@@ -117,7 +121,7 @@ def read_sequences(folder: Path, files: dict, seq_len: int, n: int, prefer: str 
             return fmt, [decode_example(r)["input_ids"] for r in records]
         tokens = np.fromfile(first, dtype="<u4", count=n * seq_len)  # olmo: cut windows here
         return fmt, [tokens[i : i + seq_len] for i in range(0, tokens.size, seq_len)][:n]
-    raise ManifestError(f"{folder}: the manifest lists no readable format")
+    raise ManifestError(f"{shown(folder)}: the manifest lists no readable format")
 
 
 def _decoder(tokenizer: dict):
@@ -139,37 +143,41 @@ def _decoder(tokenizer: dict):
 
 
 def inspect(path: str, n: int = 3, echo=print, width: int = 300) -> int:
+    def say(line: str) -> None:  # labels (paths, tokenizer spec, errors): nothing raw
+        echo(shown(line))
+
     p = Path(path)
     if not p.exists() and any(Path(path + s).exists() for s in SUFFIXES):
         p = Path(path + next(s for s in SUFFIXES if Path(path + s).exists()))
     if not p.exists():
-        raise ManifestError(f"{path}: no such shard, shard prefix or shards folder")
+        raise ManifestError(f"{shown(path)}: no such shard, shard prefix or shards folder")
     scope, only = _scope(p)
     total = 0
     for folder, manifest in scope:
         checked = verify(folder, manifest, only)
         total += len(checked)
-        echo(f"{folder}: seq_len {manifest['seq_len']}, formats {', '.join(manifest['formats'])}, "
+        say(f"{folder}: seq_len {manifest['seq_len']}, formats {', '.join(manifest['formats'])}, "
              f"{len(checked)} shard file sets match manifest.json (bytes, sha256)")
     folder, manifest = scope[0]
     shards = [s for s in manifest["shards"] if only is None or f"shard-{s['shard']:05d}" == only]
     if not shards or n <= 0:
-        echo(f"ok: {total} shard file sets verified")
+        say(f"ok: {total} shard file sets verified")
         return 0
     shard = shards[0]
     prefer = next((f for f, d in shard["files"].items() if p.is_file() and p.name in d["files"]), None)
     fmt, seqs = read_sequences(folder, shard["files"], manifest["seq_len"], n, prefer)
     decode, how = _decoder(manifest["tokenizer"])
-    echo(f"shard-{shard['shard']:05d} ({fmt}): {shard['sequences']} sequences, {shard['tokens']:,} tokens, "
+    say(f"shard-{shard['shard']:05d} ({fmt}): {shard['sequences']} sequences, {shard['tokens']:,} tokens, "
          f"{shard['documents']} documents; {how}")
     eos = manifest.get("eos_id")
     for i, seq in enumerate(seqs):
         docs = int((seq == eos).sum()) if eos is not None else 0
-        echo(f"--- sequence {i}: {seq.size} tokens, {docs} EOS, first ids {seq[:8].tolist()}")
+        say(f"--- sequence {i}: {seq.size} tokens, {docs} EOS, first ids {seq[:8].tolist()}")
         if decode is not None:
             text = decode(seq)
-            echo(text if len(text) <= width else text[:width] + f" ... [{len(text) - width:,} more chars]")
-    echo(f"ok: {total} shard file sets verified")
+            text = text if len(text) <= width else text[:width] + f" ... [{len(text) - width:,} more chars]"
+            echo(visible(text, body=True))  # a document's lines stay lines; nothing else is raw
+    say(f"ok: {total} shard file sets verified")
     return 0
 
 

@@ -2,23 +2,78 @@
 
 Paths to inputs are relative to the manifest's folder; `output.dir` is relative to the
 working directory. Any wrong key or value raises `ManifestError` with the field's path.
+
+The manifest is untrusted input too: it is read up to MAX_MANIFEST_BYTES, must be UTF-8,
+and YAML aliases may not expand it past MAX_YAML_NODES (a 1 KB "billion laughs" file would
+otherwise grow without end); `load_yaml` is that bounded reader, and every YAML the project
+reads (manifests, a run's manifest.lock.yaml) goes through it. Every value is of its declared
+type (no `true` for 1, no string for a number), every float is finite, and every number that
+sizes work, time or memory has an upper bound (stage settings: their own, or
+stages.base.MAX_SETTING_MAGNITUDE), so a typo cannot allocate terabytes or run for days. Paths
+(`output.dir`, inputs, paths files, the tokenizer) may not hold control characters: they are
+printed, and a file name that rewrites the terminal is never a real one. `~` in `output.dir`
+is expanded once, in `parse`, so the checks and the run see the same folder.
 """
 
 from __future__ import annotations
 
 import glob
+import math
 import os
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from curator.errors import ManifestError
+from curator.redact import redact_input
+from curator.rundir import check_location
+from curator.terminal import visible
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: `seq_lens: [true]` is not [1] and "8" is not 8; allow_inf_nan: every float
+    # setting is finite (NaN passes every `gt`/`le` comparison check silently otherwise).
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+MAX_SEED = 2**63 - 1
+"""Seeds are hashed with Spark's xxhash64 as a 64-bit literal."""
+MAX_BUDGET_TOKENS = 10**15
+"""A quadrillion tokens: two orders of magnitude above the largest published training sets."""
+MAX_EPOCHS = 1000.0
+MIN_SEQ_LEN, MAX_SEQ_LEN = 16, 1 << 20
+MIN_TOKENS_PER_SHARD, MAX_TOKENS_PER_SHARD = 1 << 12, 1 << 40
+MAX_WEIGHT = 1e9
+MAX_MANIFEST_BYTES = 1 << 20
+"""A manifest is a few kilobytes; a larger file is refused before it is parsed."""
+_SCIENTIFIC = re.compile(r"[-+]?[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+")
+MAX_YAML_NODES = 100_000
+"""Nodes the manifest may hold once every alias is expanded (the demo has about 200)."""
+GiB = 1 << 30
+MiB = 1 << 20
+
+
+def _no_controls(value: str) -> str:
+    """A path or URL without control characters (C0, DEL, C1, bidi overrides)."""
+    shown = visible(value)
+    if shown != value:
+        bad = next(c for c in value if visible(c) != c)
+        raise ValueError(
+            f"contains the control character {visible(bad)} ({_short(shown)}); "
+            f"rename the file or folder, or fix the value"
+        )
+    return value
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+PathText = Annotated[str, AfterValidator(_no_controls)]
+"""A path, glob or URL as written in the manifest: printed later, so no control characters."""
 
 
 # Repository licences kept by default (SPDX ids): permissive ones only.
@@ -29,20 +84,21 @@ PERMISSIVE_LICENSES = (
 
 
 class Source(_Model):
-    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$", max_length=100)
     kind: Literal["warc", "code"]
-    inputs: list[str] = []
+    inputs: list[PathText] = []
     """Local paths/globs, http(s):// URLs, s3:// (or other pyarrow.fs) URIs; see stages/inputs.py."""
-    domain: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    domain: str = Field(pattern=r"^[A-Za-z0-9_-]+$", max_length=100)
     # warc: a Common Crawl paths file (warc.paths.gz / wet.paths.gz) instead of, or beside, inputs
-    paths_file: str | None = None
-    prefix: str = "https://data.commoncrawl.org/"
+    paths_file: PathText | None = None
+    prefix: PathText = "https://data.commoncrawl.org/"
     """Joined to each line of paths_file (Common Crawl's lines are relative)."""
-    limit: int | None = Field(default=None, gt=0)
-    """Read only the first N files of the paths file (after sampling)."""
+    limit: int | None = Field(default=None, gt=0, le=10**9)
+    """Read only the first N files of the paths file (after sampling); at most 1e9."""
     sample: float | None = Field(default=None, gt=0, le=1)
     """Keep this fraction of the paths file's files (deterministic by seed and path)."""
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
+    """Seed of `sample` (0 .. 2**63-1)."""
     snapshot: str | None = None
     """Snapshot name kept per document; default: the CC-MAIN-YYYY-WW found in the file's path."""
     # code
@@ -63,28 +119,49 @@ class Source(_Model):
 
 
 class ExtractSettings(_Model):
+    """Every number has an upper bound (a typo of `http_retries: 1000000` would retry a dead
+    URL for years, `max_record_bytes: 1e15` would let one record take every worker's memory)."""
+
     extractor: Literal["trafilatura", "resiliparse"] = "trafilatura"
     """trafilatura (options below) or resiliparse's main-content extractor (several times faster)."""
-    timeout_s: float = Field(default=10.0, gt=0)
-    """Per-document extraction time limit (extract.timeout); needs the worker's main thread."""
-    http_retries: int = Field(default=5, ge=0)
-    """Retries of an http(s) input (connection errors, 429, 5xx), with exponential back-off."""
+    timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    """Per-document extraction time limit (extract.timeout), at most an hour; needs the
+    worker's main thread."""
+    http_retries: int = Field(default=5, ge=0, le=20)
+    """Retries of an http(s) input (connection errors, 429, 5xx), with exponential back-off;
+    at most 20."""
     favor_precision: bool = False
     favor_recall: bool = False
     include_tables: bool = True
     include_comments: bool = False
-    max_record_bytes: int = Field(default=10_000_000, gt=0)
-    """Larger HTTP payloads are skipped (warc.too_large) instead of parsed."""
-    max_code_file_bytes: int = Field(default=1_000_000, gt=0)
-    files_per_task: int = Field(default=256, gt=0)
-    """Code files read per Spark task (a WARC file is always one task)."""
+    max_record_bytes: int = Field(default=10_000_000, gt=0, le=GiB)
+    """Larger HTTP payloads are skipped (warc.too_large) instead of parsed; at most 1 GiB."""
+    max_code_file_bytes: int = Field(default=1_000_000, gt=0, le=256 * MiB)
+    """Larger code files are skipped; at most 256 MiB."""
+    files_per_task: int = Field(default=256, gt=0, le=100_000)
+    """Code files read per Spark task (a WARC file is always one task); at most 100,000."""
+    bytes_per_task: int = Field(default=256 * MiB, gt=0, le=4 * GiB)
+    """Code bytes read per Spark task: a folder or repository is split by bytes as well as by
+    files, so no task emits more text than this (at most 4 GiB)."""
+    max_header_line_bytes: int = Field(default=64 << 10, gt=0, le=16 * MiB)
+    """A longer WARC or HTTP header line makes the record `warc.bad_header`; at most 16 MiB."""
+    max_header_bytes: int = Field(default=256 << 10, gt=0, le=16 * MiB)
+    """A larger WARC or HTTP header block makes the record `warc.bad_header`; at most 16 MiB."""
+    max_license_bytes: int = Field(default=128 << 10, gt=0, le=16 * MiB)
+    """Only this prefix of a LICENSE/COPYING file is read to detect the licence (at most 16 MiB;
+    a text of more than 24,000 words is identified by its title only)."""
+    max_archive_bytes: int = Field(default=GiB, gt=0, le=64 * GiB)
+    """An archive whose members expand to more than this is `code.archive_too_large`; at
+    most 64 GiB."""
+    max_archive_members: int = Field(default=100_000, gt=0, le=10_000_000)
+    """An archive with more members than this is `code.archive_too_large`; at most 10 million."""
 
 
 class MinHashSettings(_Model):
     """Fuzzy dedup (stages/dedup_fuzzy.py): MinHash-LSH candidates, verified, clustered."""
 
-    ngram: int = Field(default=5, gt=0)
-    """Tokens per shingle (words; characters in scripts written without spaces)."""
+    ngram: int = Field(default=5, gt=0, le=100)
+    """Tokens per shingle (words; characters in scripts written without spaces); at most 100."""
     num_perm: int = Field(default=128, ge=2, le=1024)
     threshold: float = Field(default=0.8, gt=0, le=1)
     """Shingle Jaccard at which two documents are duplicates (checked when `verify`)."""
@@ -93,15 +170,17 @@ class MinHashSettings(_Model):
     become candidates with >= 98% chance; verification removes the pairs below `threshold`."""
     false_positive_weight: float = Field(default=0.5, ge=0, le=1)
     false_negative_weight: float = Field(default=0.5, ge=0, le=1)
-    bands: int | None = Field(default=None, gt=0)
-    rows: int | None = Field(default=None, gt=0)
+    bands: int | None = Field(default=None, gt=0, le=1024)
+    rows: int | None = Field(default=None, gt=0, le=1024)
     """Set both to override the (bands, rows) that datasketch chooses from the above."""
     verify: bool = True
     """Compute each candidate pair's true Jaccard and keep only pairs >= `threshold`."""
-    seed: int = 1
-    components_local_max_edges: int = Field(default=200_000, ge=0)
+    seed: int = Field(default=1, ge=0, le=2**32 - 1)
+    """datasketch's permutations come from numpy's RandomState, which takes 0 .. 2**32-1."""
+    components_local_max_edges: int = Field(default=200_000, ge=0, le=100_000_000)
     """Verified edge lists up to this size are clustered by union-find on the driver;
-    larger ones by large-star/small-star rounds in Spark (0: always in Spark)."""
+    larger ones by large-star/small-star rounds in Spark (0: always in Spark). At most 1e8:
+    the driver holds the edge list in memory."""
     survivor_score: str | None = "quality_score"
     """Survivor of a cluster: highest value of this column (when the rows have it), then
     the longest text, then the smallest id."""
@@ -127,11 +206,27 @@ class DedupSettings(_Model):
 
 class MixtureSettings(_Model):
     weights: dict[str, float]
-    """Fraction of output tokens per domain (normalised to sum to 1)."""
-    budget_tokens: int | None = Field(default=None, gt=0)
-    """Total output tokens; default: as many as the scarcest domain allows at one epoch."""
-    max_epochs: float = Field(default=4.0, gt=0)
-    seed: int = 0
+    """Fraction of output tokens per domain (normalised to sum to 1); each finite, 0 .. 1e9."""
+    budget_tokens: int | None = Field(default=None, gt=0, le=MAX_BUDGET_TOKENS)
+    """Total output tokens, 1 .. 1e15 (a whole number; `1.5e12` is accepted); default: as
+    many as the scarcest domain allows at one epoch."""
+    max_epochs: float = Field(default=4.0, gt=0, le=MAX_EPOCHS)
+    """Most passes over one domain's documents, finite and at most 1000."""
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
+    """Seed of the sampling hash (0 .. 2**63-1)."""
+
+    @field_validator("budget_tokens", mode="before")
+    @classmethod
+    def _whole_budget(cls, v: Any) -> Any:
+        """`1.5e12` (a float) and `2e12` (a string to YAML 1.1) are whole numbers of tokens."""
+        if isinstance(v, str) and _SCIENTIFIC.fullmatch(v.strip()):
+            v = float(v)
+        if isinstance(v, float) and math.isfinite(v):
+            if v > MAX_BUDGET_TOKENS:
+                raise ValueError(f"budget_tokens is {v:g}; at most {MAX_BUDGET_TOKENS:.0e} tokens")
+            if v.is_integer():
+                return int(v)
+        return v
 
     @field_validator("weights")
     @classmethod
@@ -141,13 +236,15 @@ class MixtureSettings(_Model):
         for domain, w in v.items():
             if w < 0:
                 raise ValueError(f"weight of domain {domain!r} is {w}; weights must be >= 0")
+            if w > MAX_WEIGHT:
+                raise ValueError(f"weight of domain {domain!r} is {w:g}; weights must be <= {MAX_WEIGHT:.0e}")
         if sum(v.values()) <= 0:
             raise ValueError("weights sum to 0; at least one must be > 0")
         return v
 
 
 class TokenizerSettings(_Model):
-    path: str = "asset:gpt2"
+    path: PathText = "asset:gpt2"
     """A local directory or tokenizer.json for `transformers`, `asset:<name>`, or a tiktoken
     encoding shipped offline (`tiktoken:cl100k_base`)."""
     add_bos: bool = False
@@ -155,21 +252,35 @@ class TokenizerSettings(_Model):
 
 
 class ShardSettings(_Model):
-    seq_lens: list[int] = Field(default=[2048], min_length=1)
+    seq_lens: list[int] = Field(default=[2048], min_length=1, max_length=16)
+    """Window lengths, each 16 .. 1,048,576 tokens (2**20), at most 16 of them: one window
+    is one array in memory, and each length writes a full copy of the shards."""
     formats: list[Literal["megatron", "olmo", "parquet", "arrayrecord"]] = Field(default=["megatron"], min_length=1)
     """megatron: .bin/.idx; olmo: flat uint32 .npy + document offsets; parquet: `input_ids`
     rows (HF datasets, Grain); arrayrecord: tf.train.Example records (Grain/MaxText)."""
-    tokens_per_shard: int = Field(default=100_000_000, gt=0)
-    seed: int = 0
+    tokens_per_shard: int = Field(default=100_000_000, ge=MIN_TOKENS_PER_SHARD, le=MAX_TOKENS_PER_SHARD)
+    """Tokens per shard file, 4096 .. 2**40 and at least the longest seq_len: each shard is
+    one Spark task, so tiny shards would mean millions of tasks and files."""
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
+    """Seed of the global shuffle (0 .. 2**63-1)."""
 
     @field_validator("seq_lens")
     @classmethod
     def _seq_lens(cls, v: list[int]) -> list[int]:
         if any(n <= 0 for n in v):
             raise ValueError("sequence lengths must be > 0")
+        bad = [n for n in v if not MIN_SEQ_LEN <= n <= MAX_SEQ_LEN]
+        if bad:
+            raise ValueError(f"sequence length {bad[0]} is out of range; each must be {MIN_SEQ_LEN} .. {MAX_SEQ_LEN:,}")
         if len(set(v)) != len(v):
             raise ValueError("sequence lengths must be distinct")
         return v
+
+    @model_validator(mode="after")
+    def _shard_holds_a_window(self) -> "ShardSettings":
+        if self.tokens_per_shard < max(self.seq_lens):
+            raise ValueError(f"tokens_per_shard {self.tokens_per_shard} is below the longest seq_len {max(self.seq_lens)}")
+        return self
 
     @field_validator("formats")
     @classmethod
@@ -181,19 +292,25 @@ class ShardSettings(_Model):
 
 class SparkSettings(_Model):
     master: str = "local[*]"
-    driver_memory: str = "4g"
-    shuffle_partitions: int = Field(default=8, gt=0)
+    driver_memory: str = Field(default="4g", pattern=r"^[1-9][0-9]{0,6}[kKmMgGtT]?$")
+    """A JVM memory size such as 4g or 2048m."""
+    shuffle_partitions: int = Field(default=8, gt=0, le=100_000)
     conf: dict[str, str] = {}
 
 
 class OutputSettings(_Model):
-    dir: str = "runs"
-    rejected_samples: int = Field(default=20, ge=0)
-    """Rejected documents kept per drop reason under rejected/, for people to read."""
+    dir: PathText = Field(default="runs", min_length=1, max_length=4096)
+    """Folder that holds run directories (relative to the working directory, `~` expanded); it
+    may not be a file, `/`, your home folder or the manifest's folder (see curator/rundir.py)."""
+    rejected_samples: int = Field(default=20, ge=0, le=1000)
+    """Rejected documents kept per drop reason under rejected/, for people to read (at most
+    1000: they are collected on the driver)."""
 
 
 class Manifest(_Model):
-    run: str = Field(pattern=r"^[A-Za-z0-9._-]+$")
+    run: str = Field(max_length=100)
+    """The run directory's name under output.dir: one folder name of letters, digits, `.`,
+    `_` and `-`, not starting with `.` (so never `.` or `..`)."""
     sources: list[Source] = Field(min_length=1)
     extract: ExtractSettings = ExtractSettings()
     stages: list[dict[str, Any]] = []
@@ -206,6 +323,15 @@ class Manifest(_Model):
 
     # Filled by load(): where relative input paths are resolved from.
     base_dir: str = Field(default=".", exclude=True)
+
+    @field_validator("run")
+    @classmethod
+    def _run_name(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]*", v):
+            raise ValueError(
+                f"{v!r} is not a folder name: use letters, digits, '.', '_' and '-', not starting with '.'"
+            )
+        return v
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Manifest":
@@ -240,14 +366,36 @@ def _loc(loc: tuple) -> str:
     return out
 
 
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _format_error(err: dict) -> str:
     where = _loc(err["loc"])
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
         msg = "unknown key"
-    elif err["type"] == "literal_error":
-        msg = f"{msg} (got {err.get('input')!r})"
+    elif err["type"] == "literal_error" or err["type"].endswith(("_type", "_parsing", "finite_number")):
+        msg = f"{msg} (got {_shown(err.get('input'))})"
     return f"{where}: {msg}" if where else msg
+
+
+def _non_finite(value: Any, where: str) -> str | None:
+    """The path of the first NaN or infinite float inside a stage's settings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return where
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for k, v in items:
+        found = _non_finite(v, f"{where}[{k}]" if isinstance(k, int) else f"{where}.{k}")
+        if found:
+            return found
+    return None
 
 
 STAGE_PATH_KEYS = ("model", "checkpoint", "huggingface_config", "lists", "url_lists")
@@ -278,15 +426,21 @@ def _validate_stages(m: Manifest) -> None:
         if not isinstance(item, dict) or len(item) != 1:
             raise ManifestError(f"stages[{i}]: write each stage as `- <name>: {{settings}}`")
         name, settings = next(iter(item.items()))
+        bad = _non_finite(settings, f"stages[{i}].{name}")
+        if bad:
+            raise ManifestError(f"{bad}: Input should be a finite number")
         if name not in known:
             raise ManifestError(
                 f"stages[{i}]: unknown stage {name!r}; allowed: {', '.join(sorted(known))}"
             )
         try:
-            known[name].Settings.model_validate(settings or {})
+            validated = known[name].Settings.model_validate(settings or {})
         except ValidationError as e:
             first = e.errors()[0]
             raise ManifestError(f"stages[{i}].{name}.{_format_error(first)}") from None
+        for key, value in (settings or {}).items():  # `min_doc_words: true` is not 1
+            if isinstance(value, bool) and not isinstance(getattr(validated, key, None), bool):
+                raise ManifestError(f"stages[{i}].{name}.{key}: Input should be a number, not a boolean (got {value})")
         item[name] = anchor_stage_paths(settings or {}, m.base_dir)
 
 
@@ -317,6 +471,8 @@ def parse(data: Any, base_dir: str = ".") -> Manifest:
     except ValidationError as e:
         raise ManifestError(_format_error(e.errors()[0])) from None
     m.base_dir = os.path.abspath(base_dir)
+    m.output.dir = os.path.expanduser(m.output.dir)  # once: the checks and the run use this
+    check_location(m.run_dir, m.base_dir)
     m.tokenizer.path = anchor_path(m.tokenizer.path, m.base_dir)
     _validate_stages(m)
     seen: dict[str, str] = {}
@@ -331,23 +487,120 @@ def parse(data: Any, base_dir: str = ".") -> Manifest:
     return m
 
 
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses documents larger than `max_nodes` once aliases are expanded,
+    and recursive aliases: YAML builds aliases as shared objects, so the loading itself is
+    cheap, but validating or dumping the result walks every copy (billions for 1 KB)."""
+
+    max_nodes = MAX_YAML_NODES
+
+    def get_single_node(self):
+        node = super().get_single_node()
+        if node is not None:
+            _expanded_size(node, self.max_nodes)
+        return node
+
+
+def _expanded_size(root: yaml.Node, limit: int) -> int:
+    """Nodes in the document with every alias expanded; ManifestError past `limit`."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:  # iterative post-order walk: deep nesting cannot overflow the Python stack
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = 1
+            continue
+        kids = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else list(node.value)
+        if children_done:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(k)] for k in kids)
+            if sizes[key] > limit:
+                raise ManifestError(
+                    f"line {node.start_mark.line + 1}: the YAML expands to more than {limit:,} values "
+                    f"through aliases (*name); write the values out"
+                )
+            continue
+        if key in open_nodes:
+            raise ManifestError(f"line {node.start_mark.line + 1}: a YAML alias refers to itself")
+        open_nodes.add(key)
+        stack.append((node, True))
+        for k in kids:
+            if id(k) in open_nodes:
+                raise ManifestError(f"line {k.start_mark.line + 1}: a YAML alias refers to itself")
+            stack.append((k, False))
+    return sizes[id(root)]
+
+
+def load_yaml(text: str, where: str | os.PathLike, max_nodes: int = MAX_YAML_NODES) -> Any:
+    """YAML text parsed safely and with bounds (aliases may not expand it past `max_nodes`,
+    nesting may not exhaust the stack); every problem is a one-line ManifestError that starts
+    with `where` (the file's name). The only YAML reader of the project: manifests and a
+    run's manifest.lock.yaml (which `curator diff`, `stats` and `report` read) are both input."""
+    where = visible(str(where))
+    loader = None
+    try:
+        loader = _BoundedLoader(text)  # the reader checks the characters here already
+        loader.max_nodes = max_nodes
+        return loader.get_single_data()
+    except yaml.reader.ReaderError as e:
+        raise ManifestError(
+            f"{where}: not valid YAML (character #x{e.character:04x} at offset {e.position} is not allowed)"
+        ) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" line {mark.line + 1}" if mark else ""
+        problem = " ".join(str(getattr(e, "problem", None) or e).split())
+        raise ManifestError(f"{where}{at}: not valid YAML ({problem})") from None
+    except ManifestError as e:
+        raise ManifestError(f"{where} {e}") from None
+    except RecursionError:
+        raise ManifestError(f"{where}: not valid YAML (nested too deeply)") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def read_text(path: Path) -> str:
+    """The manifest's text: at most MAX_MANIFEST_BYTES, UTF-8 (a BOM is allowed)."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_MANIFEST_BYTES + 1)
+    except OSError as e:
+        raise ManifestError(f"{path}: cannot read the manifest ({e.strerror})") from None
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise ManifestError(f"{path}: larger than {MAX_MANIFEST_BYTES >> 20} MiB; a manifest is a few kilobytes")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ManifestError(
+            f"{path}: not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start}); save the manifest as UTF-8"
+        ) from None
+
+
 def load(path: str | os.PathLike) -> Manifest:
     """Read and validate a manifest file; every problem is a one-line ManifestError."""
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"manifest not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ManifestError(f"{path}{where}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    data = load_yaml(read_text(path), path)
     try:
         return parse(data, base_dir=str(path.parent))
     except ManifestError as e:
         raise ManifestError(f"{path}: {e}") from None
+    except RecursionError:
+        raise ManifestError(f"{path}: values nested too deeply") from None
 
 
 def dump_resolved(m: Manifest) -> str:
-    """The manifest with every default filled in, as written to manifest.lock.yaml."""
-    return yaml.safe_dump(m.model_dump(mode="json"), sort_keys=False)
+    """The manifest with every default filled in, as written to manifest.lock.yaml; inputs,
+    paths files and prefixes are written with their secrets masked (curator/redact.py)."""
+    data = m.model_dump(mode="json")
+    for src in data["sources"]:
+        src["inputs"] = [redact_input(p) for p in src["inputs"]]
+        src["paths_file"] = redact_input(src["paths_file"])
+        src["prefix"] = redact_input(src["prefix"])
+    return yaml.safe_dump(data, sort_keys=False)

@@ -14,7 +14,9 @@ import re
 from dataclasses import dataclass
 
 from curator.errors import ManifestError
-from curator.manifest import Manifest
+from curator.manifest import MAX_BUDGET_TOKENS, MAX_WEIGHT, Manifest
+from curator.rundir import read_bounded
+from curator.terminal import shown
 
 _SUFFIX = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "G": 10**9, "T": 10**12}
 
@@ -27,6 +29,8 @@ def parse_budget(text: str) -> int:
     value = float(m.group(1).replace("_", "")) * _SUFFIX[m.group(2).upper()]
     if value < 1:
         raise ManifestError(f"--budget {text!r}: the budget must be at least one token")
+    if not value <= MAX_BUDGET_TOKENS:
+        raise ManifestError(f"--budget {text!r}: at most {MAX_BUDGET_TOKENS:.0e} tokens")
     return int(round(value))
 
 
@@ -44,8 +48,8 @@ def parse_weights(text: str, domains: list[str]) -> dict[str, float]:
             w = float(value)
         except ValueError:
             raise ManifestError(f"--weights {text!r}: {value.strip()!r} is not a number") from None
-        if w < 0 or math.isnan(w):
-            raise ManifestError(f"--weights {text!r}: weight of {name!r} must be >= 0")
+        if not math.isfinite(w) or not 0 <= w <= MAX_WEIGHT:
+            raise ManifestError(f"--weights {text!r}: weight of {name!r} must be a number from 0 to {MAX_WEIGHT:.0e}")
         out[name] = w
     if sum(out.values()) <= 0:
         raise ManifestError(f"--weights {text!r}: the weights sum to 0")
@@ -65,12 +69,24 @@ def available_from_run(m: Manifest) -> Available:
             f"no token counts for run {m.run!r} ({path} is missing): "
             f"run `curator run MANIFEST --until tokenize` first"
         )
-    stats = json.loads(path.read_text())
-    domains = stats.get("domains", {})
-    return Available(
-        {d: int(domains.get(d, {}).get("tokens_kept", 0)) for d in m.mixture.weights},
-        {d: int(domains.get(d, {}).get("kept", 0)) for d in m.mixture.weights},
-    )
+    try:
+        stats = json.loads(read_bounded(path))  # size-capped: ManifestError when larger
+        domains = stats.get("domains", {})
+        return Available(
+            {d: _count(domains.get(d, {}).get("tokens_kept", 0)) for d in m.mixture.weights},
+            {d: _count(domains.get(d, {}).get("kept", 0)) for d in m.mixture.weights},
+        )
+    except (ValueError, TypeError, AttributeError, OSError):
+        raise ManifestError(
+            f"{path}: not the token counts curator writes; re-run `curator run MANIFEST --until tokenize`"
+        ) from None
+
+
+def _count(value) -> int:
+    """A count from a stats file: a non-negative whole number (not a bool, not NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(value)
+    return value
 
 
 def _fmt_tokens(n: float) -> str:
@@ -143,7 +159,7 @@ def mix_plan(manifest_path: str, weights: list[str] | None, budget: str | None, 
     total_budget = b or m.mixture.budget_tokens
     how = f"budget {_fmt_tokens(total_budget)} tokens" if total_budget else "budget: scarcest domain once"
     echo(f"mixture plan for {m.run} ({how}, max_epochs {m.mixture.max_epochs:g}; "
-         f"available tokens from {m.run_dir / 'stats' / 'tokenized.json'})")
+         f"available tokens from {shown(m.run_dir / 'stats' / 'tokenized.json')})")
     table, warnings = render(m, avail, planned)
     echo(table)
     for w in warnings:

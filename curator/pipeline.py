@@ -33,28 +33,101 @@ OUTPUT_DIRS = {
 
 # -- per-partition functions (run on the Python workers) ---------------------------------
 
-def _extract_tasks(batches, tasks: list, settings, sources: dict):
-    """Rows of the tasks whose indexes arrive (one per Spark partition, see `extract_frame`),
-    as Arrow batches of up to 500 documents."""
+BATCH_ROWS = 500
+BATCH_BYTES = 16 << 20
+"""An extract batch holds up to 500 documents or 16 MiB of text, whichever comes first, so
+a task of many large files never hands the JVM one enormous Arrow batch."""
+
+
+def _task_rows(index: int, task: tuple, settings, sources: dict):
+    """The rows of one task, each tagged with the task's number; the last row also carries
+    how many records the reader took from its input (`task_records`, see curator/tally.py)."""
+    from curator.tally import Tally
     from stages.code_source import read_code_task
     from stages.warc_source import read_warc
 
+    source, domain, kind, payload = task
+    src = sources[source]
+    tally = Tally()
+    if kind == "warc":
+        rows = read_warc(payload, source, domain, settings, src["snapshot"], tally=tally)
+    else:
+        rows = read_code_task(json.loads(payload), source, domain, settings, src["licenses"], tally=tally)
+    held = None  # one row of look-ahead, so the last one can carry the count
+    for row in rows:
+        row["meta"]["task"] = str(index)
+        if held is not None:
+            yield held
+        held = row
+    if held is None and tally.read:  # records were read but no row came out: say so
+        held = {"id": f"task-{index}#no-rows", "source": source, "kind": kind, "domain": domain, "url": None,
+                "text": "", "lang": None, "lang_score": None, "meta": {"task": str(index)},
+                "drop_reason": "extract.no_rows"}
+    if held is not None:
+        held["meta"]["task_records"] = str(tally.read)
+        yield held
+
+
+_STR_FIELDS = ("id", "source", "kind", "domain", "url", "text", "lang", "drop_reason")
+
+
+def _valid(v) -> str | None:
+    """`v` as a str Arrow can encode (lone surrogates replaced), None kept."""
+    from stages.reading import arrow_safe
+
+    return None if v is None else arrow_safe(v, escape=False)
+
+
+def _repaired(row: dict) -> dict:
+    """A row Arrow refused (a lone surrogate, a non-string meta value), made valid; a last
+    resort behind the readers' own care, so one odd record never fails its task."""
+    out = {k: _valid(row.get(k)) for k in _STR_FIELDS}
+    score = row.get("lang_score")
+    out["lang_score"] = float(score) if isinstance(score, (int, float)) else None
+    meta = row.get("meta") if isinstance(row.get("meta"), dict) else {}
+    out["meta"] = {_valid(k): _valid(v) for k, v in meta.items()}
+    out["meta"]["repaired"] = "1"
+    try:
+        pa.RecordBatch.from_pylist([out], schema=DOC_SCHEMA)
+    except Exception as e:  # still not convertible: keep only what the accounting needs
+        keep = {k: out["meta"][k] for k in ("task", "record", "task_records") if k in out["meta"]}
+        out = {**{k: None for k in _STR_FIELDS}, "id": _valid(row.get("id")) or "?", "text": "",
+               "lang_score": None, "drop_reason": "extract.bad_row",
+               "meta": {**keep, "error": f"{type(e).__name__}: {e}"[:300]}}
+        for k in ("source", "kind", "domain"):
+            out[k] = _valid(row.get(k)) if isinstance(row.get(k), str) else None
+    return out
+
+
+def _to_batch(chunk: list[dict]) -> pa.RecordBatch:
+    try:
+        return pa.RecordBatch.from_pylist(chunk, schema=DOC_SCHEMA)
+    except (pa.ArrowException, UnicodeError, TypeError, ValueError, OverflowError):
+        return pa.RecordBatch.from_pylist([r if _convertible(r) else _repaired(r) for r in chunk], schema=DOC_SCHEMA)
+
+
+def _convertible(row: dict) -> bool:
+    try:
+        pa.RecordBatch.from_pylist([row], schema=DOC_SCHEMA)
+        return True
+    except (pa.ArrowException, UnicodeError, TypeError, ValueError, OverflowError):
+        return False
+
+
+def _extract_tasks(batches, tasks: list, settings, sources: dict):
+    """Rows of the tasks whose indexes arrive (one per Spark partition, see `extract_frame`),
+    as Arrow batches of at most BATCH_ROWS documents and BATCH_BYTES of text."""
     for batch in batches:
         for index in batch.column(0).to_pylist():
-            source, domain, kind, payload = tasks[index]
-            src = sources[source]
-            if kind == "warc":
-                rows = read_warc(payload, source, domain, settings, src["snapshot"])
-            else:
-                rows = read_code_task(json.loads(payload), source, domain, settings, src["licenses"])
-            chunk = []
-            for row in rows:
+            chunk, size = [], 0
+            for row in _task_rows(index, tasks[index], settings, sources):
                 chunk.append(row)
-                if len(chunk) == 500:
-                    yield pa.RecordBatch.from_pylist(chunk, schema=DOC_SCHEMA)
-                    chunk = []
+                size += len(row["text"]) if isinstance(row["text"], str) else 0
+                if len(chunk) == BATCH_ROWS or size >= BATCH_BYTES:
+                    yield _to_batch(chunk)
+                    chunk, size = [], 0
             if chunk:
-                yield pa.RecordBatch.from_pylist(chunk, schema=DOC_SCHEMA)
+                yield _to_batch(chunk)
 
 
 def extract_frame(spark, tasks: list[tuple[str, str, str, str]], settings, sources: dict):
@@ -88,9 +161,12 @@ def _annotate_batches(batches, specs: list, in_schema: pa.Schema):
 # -- the run -------------------------------------------------------------------------------
 
 class Pipeline:
-    def __init__(self, manifest: Manifest, spark=None, log: Callable[[str], None] = print):
+    def __init__(self, manifest: Manifest, spark=None, log: Callable[[str], None] = print, force: bool = False):
+        """Nothing is created on disk here; `run` claims the run directory. `force` takes an
+        existing non-empty folder without the project's marker (see curator/rundir.py)."""
         self.m = manifest
         self.log = log
+        self.force = force
         self.run_dir = manifest.run_dir
         self.runner = PhaseRunner(self.run_dir, log)
         self._spark = spark
@@ -108,31 +184,46 @@ class Pipeline:
         return self._spark
 
     def run(self, until: str | None = None) -> dict[str, PhaseResult]:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.run_dir / "manifest.lock.yaml", dump_resolved(self.m))
-        tok_info = self._tokenizer_info()
-        previous = fingerprint({"inputs": self._input_state(), "sources": [s.model_dump() for s in self.m.sources]})
-        settings = {
-            "extract": self.m.extract.model_dump(),
-            "annotate": self.m.stage_specs(),
-            "dedup": self.m.dedup.model_dump(),
-            "tokenize": {**self.m.tokenizer.model_dump(), "tokenizer_sha256": tok_info["sha256"]},
-            "mix": self.m.mixture.model_dump(),
-            "shards": self.m.shards.model_dump(),
-        }
-        for phase in PHASES:
-            fp = fingerprint({"phase": phase, "code": curator.__version__, "after": previous, "settings": settings[phase]})
-            build = partial(getattr(self, f"_{phase}"), tok_info=tok_info)
-            docs_in = self.results[PHASES[PHASES.index(phase) - 1]].stats.get("kept") if self.results else None
-            with self.progress.phase(phase, docs_in) as shown:
-                self.results[phase] = self.runner.run(OUTPUT_DIRS[phase], fp, build)
-                shown.docs = self.results[phase].stats.get("docs_in", docs_in)
-            previous = fp
-            if phase == until:
-                break
-        from curator.report import write_report
+        """Every phase up to `until`, then the report, holding the run directory's lock.
 
-        write_report(self.run_dir)
+        The run directory is checked (not `/`, home, the manifest's folder or a file), claimed
+        (created and marked, or refused when it is someone else's) and locked before anything
+        is written; the lock is released however the run ends. A full disk anywhere in the
+        run is an EnvironmentProblem naming the path and the free space."""
+        from curator.report import write_report
+        from curator.rundir import check_location, disk_full, open_run
+
+        check_location(self.run_dir, self.m.base_dir)
+        with open_run(self.run_dir, force=self.force, log=self.log):
+            try:
+                write_atomic(self.run_dir / "manifest.lock.yaml", dump_resolved(self.m))
+                tok_info = self._tokenizer_info()
+                previous = fingerprint({"inputs": self._input_state(), "sources": [s.model_dump() for s in self.m.sources]})
+                settings = {
+                    "extract": self.m.extract.model_dump(),
+                    "annotate": self.m.stage_specs(),
+                    "dedup": self.m.dedup.model_dump(),
+                    "tokenize": {**self.m.tokenizer.model_dump(), "tokenizer_sha256": tok_info["sha256"]},
+                    "mix": self.m.mixture.model_dump(),
+                    "shards": self.m.shards.model_dump(),
+                }
+                for phase in PHASES:
+                    fp = fingerprint({"phase": phase, "code": curator.__version__, "after": previous,
+                                      "settings": settings[phase]})
+                    build = partial(getattr(self, f"_{phase}"), tok_info=tok_info)
+                    docs_in = self.results[PHASES[PHASES.index(phase) - 1]].stats.get("kept") if self.results else None
+                    with self.progress.phase(phase, docs_in) as shown:
+                        self.results[phase] = self.runner.run(OUTPUT_DIRS[phase], fp, build)
+                        shown.docs = self.results[phase].stats.get("docs_in", docs_in)
+                    previous = fp
+                    if phase == until:
+                        break
+                write_report(self.run_dir)
+            except Exception as e:
+                full = disk_full(e, self.run_dir)
+                if full is None:
+                    raise
+                raise full from None
         return self.results
 
     # -- inputs ----------------------------------------------------------------------------
@@ -148,7 +239,7 @@ class Pipeline:
                 state.extend(input_state(p) for p in list_source_files(src, self.m.base_dir, i, self.m.extract.http_retries))
                 continue
             for p in expand_inputs(self.m, i):
-                for task in code_tasks(p, src.ref, self.m.extract.files_per_task):
+                for task in code_tasks(p, src.ref, self.m.extract):
                     if task["type"] == "git":
                         state.append((task["dir"], task["commit"], None))
                     state.extend(input_state(f) for f in task_files(task))
@@ -215,13 +306,16 @@ class Pipeline:
                     tasks.append((src.name, src.domain, "warc", path))
                 continue
             for path in expand_inputs(self.m, i):
-                for task in code_tasks(path, src.ref, self.m.extract.files_per_task):
+                for task in code_tasks(path, src.ref, self.m.extract):
                     tasks.append((src.name, src.domain, "code", json.dumps(task)))
         sources = {s.name: {"snapshot": s.snapshot, "licenses": s.licenses} for s in self.m.sources}
         df = extract_frame(self.spark, tasks, self.m.extract, sources)
         stats = self._finish(df, out, "extract", None)
+        written = self.spark.read.parquet(str(out))
         stats["input_tasks"] = len(tasks)
-        stats["problems_by_file"] = problems_by_file(self.spark.read.parquet(str(out)))
+        stats["records"] = ledger.record_tally(written, len(tasks))
+        stats["problems_by_file"] = problems_by_file(written)
+        ledger.check_records(stats["records"])
         return stats
 
     def _annotate(self, out: Path, tok_info) -> dict[str, Any]:

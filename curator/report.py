@@ -2,7 +2,10 @@
 
 The numbers come from curator.runstats; this module only lays them out. report.html is one
 self-contained file (inline CSS and SVG, no script, nothing fetched), so it opens offline
-and can be mailed around; every piece of document text or URL in it is HTML-escaped.
+and can be mailed around; every piece of document text or URL in it is HTML-escaped. Data
+reaches the terminal and the page only through curator.terminal: control characters and
+bidi overrides escaped, never read as rich markup, and user-info and secret query values of
+input URLs masked even when an older run wrote them into its stats or samples.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from curator import runstats
 from curator.errors import ManifestError
 from curator.phases import write_atomic
 from curator.plots import bar_svg, fmt, histogram_svg
+from curator.terminal import shown, shown_url, text, visible
 
 PHASE_FILES = tuple(runstats.PHASE_DIRS.values())
 SECTIONS = {
@@ -66,18 +70,17 @@ def print_stats(run_dir: str | Path, console=None, max_rows: int = 20) -> dict[s
     clusters, mixture, shards and the accounting check; returns what it printed."""
     from rich.console import Console
     from rich.table import Table
-    from rich.text import Text
 
     console = console or Console()
     info = runstats.collect(run_dir)
-    T = Text  # user data is never read as rich markup
+    T = text  # data is never read as rich markup, and its control characters are escaped
 
-    t = Table(title=f"funnel of {info['run_dir']}")
+    t = Table(title=T(f"funnel of {info['run_dir']}"))
     for col in ("phase", "domain", "docs in", "kept", "dropped", "tokens in", "tokens kept", "tokens dropped"):
         t.add_column(col, justify="left" if col in ("phase", "domain") else "right", no_wrap=True)
     for r in info["funnel"]:
-        t.add_row(T(r["phase"]), T(r["domain"]), _n(r["docs_in"]), _n(r["kept"]), _n(r["dropped"]),
-                  _n(r.get("tokens_in")), _n(r.get("tokens_kept")), _n(r.get("tokens_dropped")))
+        t.add_row(T(r["phase"]), T(r["domain"]), *(T(_n(r.get(c))) for c in (
+            "docs_in", "kept", "dropped", "tokens_in", "tokens_kept", "tokens_dropped")))
     console.print(t)
 
     groups = by_domain_and_language(info["drop_reasons"])
@@ -86,17 +89,27 @@ def print_stats(run_dir: str | Path, console=None, max_rows: int = 20) -> dict[s
         for col in ("domain", "language", "dropped", "top reasons"):
             t.add_column(col, justify="right" if col == "dropped" else "left")
         for g in groups[:max_rows]:
-            t.add_row(T(g["domain"]), T(g["lang"]), _n(g["dropped"]), T(_top(g["reasons"])))
+            t.add_row(T(g["domain"]), T(g["lang"]), T(_n(g["dropped"])), T(_top(g["reasons"])))
         console.print(t)
         if len(groups) > max_rows:
-            console.print(f"({len(groups) - max_rows} more domain/language pairs: curator stats --json)")
+            console.print(T(f"({len(groups) - max_rows} more domain/language pairs: curator stats --json)"))
+
+    if info["input_problems"]:
+        t = Table(title="broken inputs and failed extractions (extract)")
+        for col in ("input", "reason", "documents"):
+            t.add_column(col, justify="right" if col == "documents" else "left")
+        for r in info["input_problems"][:max_rows]:
+            t.add_row(T(r["file"]), T(r["reason"]), T(_n(r["docs"])))
+        console.print(t)
+        if len(info["input_problems"]) > max_rows:
+            console.print(T(f"({len(info['input_problems']) - max_rows} more: curator stats --json)"))
 
     for kind, sizes in info["dedup_cluster_sizes"].items():
-        t = Table(title=f"{kind} duplicate clusters (kept documents by cluster size)")
+        t = Table(title=T(f"{kind} duplicate clusters (kept documents by cluster size)"))
         t.add_column("cluster size", justify="right")
         t.add_column("clusters", justify="right")
         for size, n in sizes.items():
-            t.add_row(T(size), _n(n))
+            t.add_row(T(size), T(_n(n)))
         console.print(t)
 
     if info["mixture"]:
@@ -104,8 +117,8 @@ def print_stats(run_dir: str | Path, console=None, max_rows: int = 20) -> dict[s
         for col in ("domain", "weight", "available tokens", "target tokens", "epochs", "realised tokens", "realised docs"):
             t.add_column(col, justify="left" if col == "domain" else "right")
         for m in info["mixture"]:
-            t.add_row(T(m["domain"]), f"{m['weight']:.3f}", _n(m["available_tokens"]), _n(m["target_tokens"]),
-                      f"{m['epochs']:.3f}", _n(m["realised_tokens"]), _n(m["realised_documents"]))
+            t.add_row(T(m["domain"]), T(_f(m["weight"])), T(_n(m["available_tokens"])), T(_n(m["target_tokens"])),
+                      T(_f(m["epochs"])), T(_n(m["realised_tokens"])), T(_n(m["realised_documents"])))
         console.print(t)
 
     if info["shards"]:
@@ -113,7 +126,7 @@ def print_stats(run_dir: str | Path, console=None, max_rows: int = 20) -> dict[s
         for col in ("seq_len", "files", "bytes", "tokens", "sequences", "documents"):
             t.add_column(col, justify="right")
         for s in info["shards"]:
-            t.add_row(*(_n(s[c]) for c in ("seq_len", "files", "bytes", "tokens", "sequences", "documents")))
+            t.add_row(*(T(_n(s[c])) for c in ("seq_len", "files", "bytes", "tokens", "sequences", "documents")))
         console.print(t)
 
     if info["accounting_problems"]:
@@ -121,8 +134,13 @@ def print_stats(run_dir: str | Path, console=None, max_rows: int = 20) -> dict[s
         for p in info["accounting_problems"]:
             console.print(T(f"  {p}", style="red"))
     else:
-        console.print("accounting: ok (docs in = kept + dropped in every phase and domain)")
+        console.print(T("accounting: ok (docs in = kept + dropped in every phase and domain)"))
     return info
+
+
+def _f(x: Any) -> str:
+    """A weight or epoch count: 3 decimals when it is a number (stats are data, may be anything)."""
+    return f"{x:.3f}" if isinstance(x, (int, float)) and not isinstance(x, bool) else _n(x)
 
 
 def print_summary(run_dir: str | Path, echo=print) -> None:
@@ -146,22 +164,69 @@ def rule_columns(limits: dict[str, list], reason: str) -> list[str]:
     return [col for col, ts in limits.items() if any(t[2] == reason for t in ts)]
 
 
+MAX_SAMPLE_LINE = 1 << 20
+"""A line of rejected/<reason>.jsonl longer than this (the run writes at most 5,000
+characters of text per document) is skipped, not read whole."""
+MAX_SAMPLES = 1000
+"""Documents read from one rejected/<reason>.jsonl at most (output.rejected_samples <= 1000)."""
+MAX_SAMPLE_FILES = 1000
+"""rejected/*.jsonl files shown in report.html at most (one per drop reason)."""
+
+
+def _sample_file(run_dir: Path, reason: str) -> Path | None:
+    """rejected/<reason>.jsonl, when `reason` is one plain file name (stats are data: a
+    reason like `../x` must not name a file outside rejected/)."""
+    if not reason or reason in (".", "..") or any(c in reason for c in "/\\\0"):
+        return None
+    path = run_dir / "rejected" / f"{reason}.jsonl"
+    return path if path.is_file() else None
+
+
+def read_samples(path: Path, n: int | None = None) -> list[dict[str, Any]]:
+    """Up to `n` (at most MAX_SAMPLES) documents of a rejected/<reason>.jsonl, each line read
+    with a bound; lines that are too long or not JSON objects are skipped."""
+    n = MAX_SAMPLES if n is None else min(n, MAX_SAMPLES)
+    docs: list[dict[str, Any]] = []
+    with open(path, "rb") as f:
+        while len(docs) < n:
+            line = f.readline(MAX_SAMPLE_LINE + 1)
+            if not line:
+                break
+            if len(line) > MAX_SAMPLE_LINE and not line.endswith(b"\n"):
+                while (rest := f.readline(MAX_SAMPLE_LINE)) and not rest.endswith(b"\n"):
+                    pass
+                continue
+            try:
+                d = json.loads(line.decode("utf-8", "replace"))
+            except ValueError:
+                continue
+            if isinstance(d, dict):
+                docs.append(d)
+    return docs
+
+
 def inspect_rejected(run_dir: str | Path, reason: str, n: int = 5) -> list[dict[str, Any]]:
     """Up to `n` documents dropped for `reason`, smallest id first, read from the parquet of
-    the phase that dropped them (so more than the few samples under rejected/ can be read)."""
+    the phase that dropped them (so more than the few samples under rejected/ can be read);
+    when that parquet is gone (removed to save space), from the samples under rejected/."""
     import pyarrow.compute as pc
 
     run_dir = runstats.check_run_dir(run_dir)
     known = _reason_phase(runstats.load_phase_stats(run_dir))
     if reason not in known:
         raise ManifestError(
-            f"{run_dir}: no document was dropped for {reason!r}; reasons in this run: "
-            f"{', '.join(sorted(known)) or 'none'}"
+            f"{shown(run_dir)}: no document was dropped for {reason!r}; reasons in this run: "
+            f"{shown(', '.join(sorted(map(str, known)))) or 'none'}"
         )
     phase = known[reason][0]
-    dataset = runstats._phase_dataset(run_dir, runstats.PHASE_DIRS[phase])
+    dataset = runstats._phase_dataset(run_dir, runstats.PHASE_DIRS.get(phase, "shards"))
     if dataset is None:
-        raise ManifestError(f"{run_dir / runstats.PHASE_DIRS[phase]}: the {phase} phase's parquet is missing")
+        samples = _sample_file(run_dir, reason)
+        if samples is None:
+            raise ManifestError(f"{shown(run_dir)}: the {shown(phase)} phase's parquet is missing and "
+                                f"rejected/ holds no sample for {reason!r}; re-run the phase")
+        docs = [d for d in read_samples(samples) if d.get("drop_reason", reason) == reason]
+        return sorted(docs, key=lambda d: str(d.get("id")))[:n]
     where = pc.field("drop_reason") == reason
     ids = sorted(dataset.to_table(columns=["id"], filter=where).column("id").to_pylist())[:n]
     if not ids:
@@ -176,7 +241,8 @@ def inspect_rejected(run_dir: str | Path, reason: str, n: int = 5) -> list[dict[
 
 
 def print_rejected(run_dir: str | Path, reason: str | None, n: int = 5, console=None) -> None:
-    """`curator inspect RUN [--reason R] [-n N]`: the reasons with counts, or samples of one."""
+    """`curator inspect RUN [--reason R] [-n N]`: the reasons with counts, or samples of one.
+    Every value from the run is printed through curator.terminal (escaped, redacted)."""
     from rich.console import Console
     from rich.panel import Panel
     from rich.table import Table
@@ -186,26 +252,32 @@ def print_rejected(run_dir: str | Path, reason: str | None, n: int = 5, console=
     run_dir = runstats.check_run_dir(run_dir)
     if reason is None:
         known = _reason_phase(runstats.load_phase_stats(run_dir))
-        t = Table(title=f"drop reasons of {run_dir} (curator inspect RUN --reason REASON)")
+        t = Table(title=text(f"drop reasons of {run_dir} (curator inspect RUN --reason REASON)"))
         for col in ("reason", "phase", "documents"):
             t.add_column(col, justify="right" if col == "documents" else "left")
-        for r, (phase, count) in sorted(known.items(), key=lambda kv: (-kv[1][1], kv[0])):
-            t.add_row(Text(r), phase, f"{count:,}")
+        order = sorted(known.items(), key=lambda kv: (-kv[1][1] if isinstance(kv[1][1], int) else 0, str(kv[0])))
+        for r, (phase, count) in order:
+            t.add_row(text(r), text(phase), text(_n(count)))
         console.print(t)
         return
     limits = runstats.thresholds(run_dir)
     cols = rule_columns(limits, reason)
     docs = inspect_rejected(run_dir, reason, n)
     for d in docs:
-        head = Text(f"{d.get('url') or d['id']}\n", style="bold")
-        head.append(f"id {d['id']}  domain {d.get('domain')}  lang {d.get('lang') or '-'}")
+        url = d.get("url")
+        head = Text(shown_url(url) if url else shown(d.get("id")), style="bold")
+        head.append("\n")
+        head.append(f"id {shown(d.get('id'))}  domain {shown(d.get('domain'))}  lang {shown(d.get('lang') or '-')}")
         for c in cols:
             limit = " and ".join(f"{op} {fmt(v)}" for op, v, rule, _ in limits[c] if rule == reason)
-            head.append(f"\n{c} = {_score(d.get(c))}  (keep {limit})", style="yellow")
-        text = (d.get("text") or "")
-        shown = text[:SAMPLE_TEXT_CHARS] + (f"\n... ({len(text):,} characters)" if len(text) > SAMPLE_TEXT_CHARS else "")
-        console.print(Panel(Text.assemble(head, "\n\n", Text(shown)), title=Text(reason), title_align="left"))
-    console.print(f"{len(docs)} document(s) dropped for {reason} shown")
+            head.append(f"\n{c} = {shown(_score(d.get(c)))}  (keep {limit})", style="yellow")
+        body = d.get("text") or ""
+        if not isinstance(body, str):
+            body = str(body)
+        more = f"\n... ({len(body):,} characters)" if len(body) > SAMPLE_TEXT_CHARS else ""
+        console.print(Panel(Text.assemble(head, "\n\n", text(body[:SAMPLE_TEXT_CHARS] + more, body=True)),
+                            title=text(reason), title_align="left"))
+    console.print(text(f"{len(docs)} document(s) dropped for {reason} shown"))
 
 
 def _score(v: Any) -> str:
@@ -245,7 +317,6 @@ class _Html:
         self.parts.extend(parts)
 
     def table(self, header: list[str], rows: list[list[Any]], numeric: set[int] = frozenset()) -> None:
-        e = html.escape
         self.add("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>")
         for row in rows:
             cells = "".join(
@@ -254,6 +325,17 @@ class _Html:
             )
             self.add(f"<tr>{cells}</tr>")
         self.add("</table>")
+
+
+def e(value: Any) -> str:
+    """A label of data (name, reason, id, input) for the page: secrets masked, controls
+    escaped, HTML-escaped."""
+    return html.escape(shown(value))
+
+
+def _labels(values: list[Any]) -> list[str]:
+    """Plot labels from data; curator.plots HTML-escapes them."""
+    return [shown(v) for v in values]
 
 
 def _section(h: _Html, key: str) -> None:
@@ -266,7 +348,6 @@ def _none(h: _Html, what: str) -> None:
 
 def write_report(run_dir: str | Path) -> Path:
     """Write <run>/report.html (and return its path); `curator run` calls it at the end."""
-    e = html.escape
     run_dir = runstats.check_run_dir(run_dir)
     stats = runstats.load_phase_stats(run_dir)
     funnel = runstats.funnel(stats)
@@ -299,13 +380,19 @@ def write_report(run_dir: str | Path) -> Path:
         phases = [p for p in stats if p != "shards"]
         domains = sorted({r["domain"] for r in funnel})
         kept = {(r["phase"], r["domain"]): r["kept"] for r in funnel}
-        h.add("<div class=plots>", bar_svg(phases, {d: [kept.get((p, d), 0) for p in phases] for d in domains},
-                                             "documents kept after each phase", "phase", "documents"), "</div>")
+        h.add("<div class=plots>", bar_svg(_labels(phases), {
+            shown(d): [kept.get((p, d), 0) for p in phases] for d in domains},
+            "documents kept after each phase", "phase", "documents"), "</div>")
         groups = by_domain_and_language(runstats.drop_reasons(run_dir))
         if groups:
             h.add("<h3>Drop reasons per domain and language</h3>")
             h.table(["domain", "language", "dropped", "reasons"],
                     [[g["domain"], g["lang"], g["dropped"], _top(g["reasons"], 8)] for g in groups], numeric={2})
+        problems_in = runstats.input_problems(stats)
+        if problems_in:
+            h.add("<h3>Broken inputs and failed extractions</h3>")
+            h.table(["input", "reason", "documents"], [[r["file"], r["reason"], r["docs"]] for r in problems_in],
+                    numeric={2})
     else:
         _none(h, "No phase has finished yet.")
     h.add("</section>")
@@ -318,8 +405,8 @@ def write_report(run_dir: str | Path) -> Path:
               "dashed lines are the thresholds from manifest.lock.yaml.</p><div class=plots>")
         for x in hists:
             label = f"{x['phase_dir']}; {x['null']:,} not scored"
-            h.add(histogram_svg(x["edges"], {"kept": x["kept"], "dropped": x["dropped"]}, x["column"],
-                                [(op, v, rule) for op, v, rule, _ in x["thresholds"]], label))
+            h.add(histogram_svg(x["edges"], {"kept": x["kept"], "dropped": x["dropped"]}, shown(x["column"]),
+                                [(op, v, shown(rule)) for op, v, rule, _ in x["thresholds"]], label))
         h.add("</div>")
     else:
         _none(h, "No score columns (the annotate phase has not run or has no stages).")
@@ -330,7 +417,7 @@ def write_report(run_dir: str | Path) -> Path:
     langs = runstats.languages(run_dir)
     if langs:
         top = langs[:30]
-        h.add("<div class=plots>", bar_svg([r["lang"] for r in top], {"kept": [r["kept"] for r in top],
+        h.add("<div class=plots>", bar_svg(_labels([r["lang"] for r in top]), {"kept": [r["kept"] for r in top],
               "dropped": [r["dropped"] for r in top]}, "documents per language (annotate)", "language", "documents"), "</div>")
         h.table(["language", "kept", "dropped"], [[r["lang"], r["kept"], r["dropped"]] for r in langs], numeric={1, 2})
     else:
@@ -343,7 +430,7 @@ def write_report(run_dir: str | Path) -> Path:
     if clusters:
         h.add("<div class=plots>")
         for kind, sizes in clusters.items():
-            h.add(bar_svg([str(s) for s in sizes], {"clusters": list(sizes.values())},
+            h.add(bar_svg(_labels(sizes), {"clusters": list(sizes.values())},
                           f"{kind} duplicate clusters by size", "cluster size (documents)", "clusters"))
         h.add("</div>")
         for kind, sizes in clusters.items():
@@ -357,12 +444,12 @@ def write_report(run_dir: str | Path) -> Path:
     _section(h, "mixture")
     mix = runstats.mixture(stats)
     if mix:
-        h.add("<div class=plots>", bar_svg([m["domain"] for m in mix], {
+        h.add("<div class=plots>", bar_svg(_labels([m["domain"] for m in mix]), {
             "available": [m["available_tokens"] for m in mix], "target": [m["target_tokens"] for m in mix],
             "realised": [m["realised_tokens"] for m in mix]}, "tokens per domain before and after mixing", "domain", "tokens"),
             "</div>")
         h.table(["domain", "weight", "available tokens", "target tokens", "epochs", "realised tokens", "realised documents"],
-                [[m["domain"], f"{m['weight']:.3f}", m["available_tokens"], m["target_tokens"], f"{m['epochs']:.3f}",
+                [[m["domain"], _f(m["weight"]), m["available_tokens"], m["target_tokens"], _f(m["epochs"]),
                   m["realised_tokens"], m["realised_documents"]] for m in mix], numeric={1, 2, 3, 4, 5, 6})
     else:
         _none(h, "The mix phase has not run.")
@@ -385,13 +472,14 @@ def write_report(run_dir: str | Path) -> Path:
     h.add("</section></main></body></html>")
 
     path = run_dir / "report.html"
-    write_atomic(path, "\n".join(h.parts) + "\n")
+    # every piece of data was escaped where it was added; this pass is the guard for any that
+    # was not (a plot label, a future section): no raw control character reaches the page
+    write_atomic(path, visible("\n".join(h.parts) + "\n", body=True))
     return path
 
 
 def _rejected_html(h: _Html, run_dir: Path, stats: dict[str, dict[str, Any]]) -> None:
-    e = html.escape
-    files = sorted((run_dir / "rejected").glob("*.jsonl"))
+    files = sorted(p for p in (run_dir / "rejected").glob("*.jsonl") if p.is_file())[:MAX_SAMPLE_FILES]
     if not files:
         _none(h, "No rejected samples (nothing was dropped, or output.rejected_samples is 0).")
         return
@@ -401,21 +489,16 @@ def _rejected_html(h: _Html, run_dir: Path, stats: dict[str, dict[str, Any]]) ->
           "document. The score the rule looked at is in red. More: <code>curator inspect RUN --reason REASON -n 50</code>.</p>")
     for f in files:
         reason = f.name.removesuffix(".jsonl")
-        docs = []
-        for line in f.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                try:
-                    docs.append(json.loads(line))
-                except ValueError:
-                    continue
+        docs = read_samples(f)
         phase, total = totals.get(reason, ("?", len(docs)))
         cols = rule_columns(limits, reason)
         h.add(f"<details class=reason data-reason='{e(reason)}'><summary><b>{e(reason)}</b>: "
-              f"{total:,} dropped in {e(phase)}, {len(docs)} shown</summary>")
+              f"{e(_n(total))} dropped in {e(phase)}, {len(docs)} shown</summary>")
         for d in docs:
             fired = ", ".join(f"{c} = {_score(d.get(c))}" for c in cols)
-            title = d.get("url") or d.get("id")
-            h.add(f"<details class=doc><summary>{e(str(title))} <span class=muted>[{e(str(d.get('lang') or '-'))}]</span>"
+            url = d.get("url")
+            title = shown_url(url) if url else shown(d.get("id"))
+            h.add(f"<details class=doc><summary>{html.escape(title)} <span class=muted>[{e(d.get('lang') or '-')}]</span>"
                   + (f" <span class=fired>{e(fired)}</span>" if fired else "") + "</summary>")
             numeric = [k for k, v in d.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
             scores = [(k, d.get(k)) for k in cols] + [(k, d[k]) for k in numeric if k not in cols]
@@ -426,8 +509,9 @@ def _rejected_html(h: _Html, run_dir: Path, stats: dict[str, dict[str, Any]]) ->
                     cls = " class=fired" if k in cols else ""
                     h.add(f"<tr{cls}><td>{e(k)}</td><td class=n>{e(_score(v))}</td><td>{e(rule_limits)}</td></tr>")
                 h.add("</table>")
-            text = d.get("text") or ""
-            more = f"\n… ({len(text):,} characters in the sample)" if len(text) > SAMPLE_TEXT_CHARS else ""
-            h.add(f"<p class=muted>id {e(str(d.get('id')))} · domain {e(str(d.get('domain')))} · source "
-                  f"{e(str(d.get('source')))}</p><pre class=text>{e(text[:SAMPLE_TEXT_CHARS] + more)}</pre></details>")
+            body = d.get("text") or ""
+            body = body if isinstance(body, str) else str(body)
+            more = f"\n… ({len(body):,} characters in the sample)" if len(body) > SAMPLE_TEXT_CHARS else ""
+            h.add(f"<p class=muted>id {e(d.get('id'))} · domain {e(d.get('domain'))} · source "
+                  f"{e(d.get('source'))}</p><pre class=text>{html.escape(visible(body[:SAMPLE_TEXT_CHARS] + more, body=True))}</pre></details>")
         h.add("</details>")

@@ -2,7 +2,10 @@
 
 Settings that differ (from the two manifest.lock.yaml files), then documents kept and
 dropped per phase and domain, documents per drop reason, tokens per domain after mixing
-and per sequence length in the shards; only rows that changed are shown.
+and per sequence length in the shards; only rows that changed are shown. Both runs are
+read through curator.runstats, with size caps and the bounded YAML reader. Settings name
+inputs, so the diff passes through `curator.terminal.redact_all` (a lock file written before
+input secrets were masked prints none), and the tables print data through `text`.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
+from pydantic import ValidationError
 
 from curator import runstats
+from curator.terminal import redact_all, text
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -34,16 +38,15 @@ def _settings(run_dir: Path) -> dict[str, Any]:
     file keeps stage settings as written), so a threshold left at its default still compares."""
     from stages import registry
 
-    lock = run_dir / "manifest.lock.yaml"
-    if not lock.is_file():
-        return {}
-    data = yaml.safe_load(lock.read_text()) or {}
+    data = runstats.read_lock(run_dir)
     known = registry()
     stages = []
-    for item in data.get("stages") or []:
-        name, settings = next(iter(item.items()))
+    for name, settings in runstats.lock_stages(data):
         if name in known:
-            settings = known[name].Settings.model_validate(settings or {}).model_dump(mode="json")
+            try:
+                settings = known[name].Settings.model_validate(settings or {}).model_dump(mode="json")
+            except (ValidationError, TypeError, ValueError):
+                pass  # settings this version refuses: compared as written
         stages.append({name: settings})
     data["stages"] = stages
     return flatten(data)
@@ -99,11 +102,11 @@ def diff(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
         row = {"seq_len": n, **{f: _change(ha.get(n, {}).get(f), hb.get(n, {}).get(f)) for f in ("tokens", "sequences", "files")}}
         if any(row[f]["a"] != row[f]["b"] for f in ("tokens", "sequences", "files")):
             shards.append(row)
-    return {
+    return redact_all({
         "a": str(a_dir), "b": str(b_dir),
         "settings": settings, "funnel": funnel, "drop_reasons": drop, "mixture_tokens": mixture, "shards": shards,
         "same": not (settings or funnel or drop or mixture or shards),
-    }
+    })
 
 
 def _signed(x: int) -> str:
@@ -113,10 +116,10 @@ def _signed(x: int) -> str:
 def print_diff(run_a: str | Path, run_b: str | Path, console=None) -> dict[str, Any]:
     from rich.console import Console
     from rich.table import Table
-    from rich.text import Text
 
     console = console or Console()
     d = diff(run_a, run_b)
+    Text = text  # data is never read as rich markup, and its control characters are escaped
     n = runstats.NO_LANG
 
     def num(x):
@@ -124,7 +127,7 @@ def print_diff(run_a: str | Path, run_b: str | Path, console=None) -> dict[str, 
 
     console.print(Text(f"A = {d['a']}\nB = {d['b']}"))
     if d["same"]:
-        console.print("no differences in settings, funnel, drop reasons, mixture or shards")
+        console.print(Text("no differences in settings, funnel, drop reasons, mixture or shards"))
         return d
     if d["settings"]:
         t = Table(title="settings")
@@ -140,27 +143,27 @@ def print_diff(run_a: str | Path, run_b: str | Path, console=None) -> dict[str, 
         for r in d["funnel"]:
             cells = [f"{num(r[f]['a'])} -> {num(r[f]['b'])} ({_signed(r[f]['change'])})" if r[f]["a"] != r[f]["b"]
                      else num(r[f]["a"]) for f in ("docs_in", "kept", "dropped", "tokens_kept")]
-            t.add_row(Text(r["phase"]), Text(r["domain"]), *cells)
+            t.add_row(Text(r["phase"]), Text(r["domain"]), *map(Text, cells))
         console.print(t)
     if d["drop_reasons"]:
         t = Table(title="documents per drop reason")
         for col in ("phase", "reason", "A", "B", "change"):
             t.add_column(col, justify="left" if col in ("phase", "reason") else "right")
         for r in d["drop_reasons"]:
-            t.add_row(Text(r["phase"]), Text(r["reason"]), num(r["a"]), num(r["b"]), _signed(r["change"]))
+            t.add_row(Text(r["phase"]), Text(r["reason"]), Text(num(r["a"])), Text(num(r["b"])), Text(_signed(r["change"])))
         console.print(t)
     if d["mixture_tokens"]:
         t = Table(title="tokens per domain after mixing")
         for col in ("domain", "A", "B", "change"):
             t.add_column(col, justify="left" if col == "domain" else "right")
         for r in d["mixture_tokens"]:
-            t.add_row(Text(r["domain"]), num(r["a"]), num(r["b"]), _signed(r["change"]))
+            t.add_row(Text(r["domain"]), Text(num(r["a"])), Text(num(r["b"])), Text(_signed(r["change"])))
         console.print(t)
     if d["shards"]:
         t = Table(title="shards")
         for col in ("seq_len", "tokens A -> B", "sequences A -> B", "files A -> B"):
             t.add_column(col, justify="right")
         for r in d["shards"]:
-            t.add_row(str(r["seq_len"]), *(f"{num(r[f]['a'])} -> {num(r[f]['b'])}" for f in ("tokens", "sequences", "files")))
+            t.add_row(Text(r["seq_len"]), *(Text(f"{num(r[f]['a'])} -> {num(r[f]['b'])}") for f in ("tokens", "sequences", "files")))
         console.print(t)
     return d

@@ -4,6 +4,10 @@ Read from `stats/*.json` (the ledger each phase wrote) and, for what the ledger 
 hold (languages, score distributions), from the phases' parquet with pyarrow, one batch of
 a few projected columns at a time, so it works on a run too big to load and needs no Spark.
 `curator stats`, `curator diff` and `report.html` all read a run through this module.
+
+A run directory may hold anything (it was copied, edited, or written by someone else), so its
+JSON files are read with a size cap (`read_json`) and its manifest.lock.yaml through the
+manifest's bounded YAML reader (`read_lock`): a 500-byte alias bomb cannot hang `curator diff`.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-import yaml
 
 from curator.errors import ManifestError
+from curator.rundir import read_bounded
+from curator.terminal import redact_all, redact_urls, shown
 
 PHASE_DIRS = {
     "extract": "extracted", "annotate": "annotated", "dedup": "deduped",
@@ -51,11 +56,45 @@ def load_phase_stats(run_dir: str | Path) -> dict[str, dict[str, Any]]:
     for phase, name in PHASE_DIRS.items():
         p = Path(run_dir) / "stats" / f"{name}.json"
         if p.is_file():
-            try:
-                out[phase] = json.loads(p.read_text())
-            except ValueError as e:
-                raise ManifestError(f"{p}: not valid JSON ({e}); re-run the phase to rewrite it") from None
+            out[phase] = read_json(p)
     return out
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file of the run directory, read with a size cap; one-line ManifestError when it
+    is too large or not JSON."""
+    try:
+        return json.loads(read_bounded(path))
+    except ValueError as e:
+        raise ManifestError(f"{shown(path)}: not valid JSON ({e}); re-run the phase to rewrite it") from None
+
+
+MAX_LOCK_YAML_BYTES = 4 << 20
+"""manifest.lock.yaml is the manifest (at most 1 MiB) with its defaults filled in."""
+
+
+def read_lock(run_dir: str | Path) -> dict[str, Any]:
+    """The run's manifest.lock.yaml as data ({} when there is none), read with a size cap and
+    the manifest's bounded YAML loader (aliases, nesting); one-line ManifestError otherwise."""
+    from curator.manifest import MAX_YAML_NODES, load_yaml
+
+    lock = Path(run_dir) / "manifest.lock.yaml"
+    if not lock.is_file():
+        return {}
+    raw = read_bounded(lock, MAX_LOCK_YAML_BYTES)
+    data = load_yaml(raw.decode("utf-8", "replace"), lock, max_nodes=4 * MAX_YAML_NODES)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ManifestError(f"{shown(lock)}: not the resolved manifest curator writes (not a mapping)")
+    return data
+
+
+def lock_stages(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(name, settings) of each well-formed stage entry of a lock file's `stages`."""
+    items = data.get("stages")
+    return [next(iter(item.items())) for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict) and len(item) == 1]
 
 
 def _phase_dataset(run_dir: Path, phase_dir: str) -> ds.Dataset | None:
@@ -189,20 +228,17 @@ def thresholds(run_dir: str | Path) -> dict[str, list[tuple[str, float, str, str
     settings, through each stage's `thresholds` hook; empty when there is no lock file."""
     from stages import registry
 
-    lock = Path(run_dir) / "manifest.lock.yaml"
-    if not lock.is_file():
-        return {}
-    try:
-        data = yaml.safe_load(lock.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise ManifestError(f"{lock}: not valid YAML ({e})") from None
+    data = read_lock(run_dir)
     known = registry()
     out: dict[str, list[tuple[str, float, str, str]]] = {}
-    for item in data.get("stages") or []:
-        name, settings = next(iter(item.items()))
+    for name, settings in lock_stages(data):
         if name not in known:
             continue  # a stage this version does not know: no line to draw
-        for col, limits in known[name].thresholds(settings or {}).items():
+        try:
+            found = known[name].thresholds(settings or {})
+        except (ValueError, TypeError):  # settings this version refuses (edited by hand): no line
+            continue
+        for col, limits in found.items():
             for t in limits:
                 out.setdefault(col, []).append((t.op, float(t.limit), f"{name}.{t.rule}", name))
     return out
@@ -324,7 +360,7 @@ def cluster_sizes(stats: dict[str, dict[str, Any]]) -> dict[str, dict[int, int]]
 def shards(run_dir: str | Path, stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Per sequence length: files, bytes, tokens, sequences, documents, padding-free fill."""
     manifest_path = Path(run_dir) / "shards" / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    manifest = read_json(manifest_path) if manifest_path.is_file() else {}
     rows = []
     for n, s in stats.get("shards", {}).get("seq_lens", {}).items():
         files = manifest.get("seq_lens", {}).get(n, {}).get("shards", [])
@@ -340,20 +376,35 @@ def shards(run_dir: str | Path, stats: dict[str, dict[str, Any]]) -> list[dict[s
     return sorted(rows, key=lambda r: r["seq_len"])
 
 
+def input_problems(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Broken input files and failed extractions the extract phase counted, one row per
+    (input, reason), most documents first; input names with their secrets masked."""
+    found = stats.get("extract", {}).get("problems_by_file")
+    rows = []
+    for file, reasons in (found.items() if isinstance(found, dict) else ()):
+        for reason, n in (reasons.items() if isinstance(reasons, dict) else ()):
+            rows.append({"file": redact_urls(file), "reason": reason, "docs": n})
+    return sorted(rows, key=lambda r: (-r["docs"] if isinstance(r["docs"], int) else 0, str(r["file"]), str(r["reason"])))
+
+
 def collect(run_dir: str | Path) -> dict[str, Any]:
-    """Everything `curator stats --json` prints (no histograms: those are the report's)."""
+    """Everything `curator stats --json` prints (no histograms: those are the report's).
+
+    Every string in it passes through `curator.terminal.redact_all`: a run written before
+    inputs' secrets were masked (or stats edited by hand) still prints none."""
     run_dir = check_run_dir(run_dir)
     stats = load_phase_stats(run_dir)
-    return {
+    return redact_all({
         "run": run_dir.name,
         "run_dir": str(run_dir),
         "phases": [p for p in stats if p != "shards"],
         "funnel": funnel(stats),
         "drop_reasons": drop_reasons(run_dir),
+        "input_problems": input_problems(stats),
         "dedup_cluster_sizes": {k: {str(s): n for s, n in v.items()} for k, v in cluster_sizes(stats).items()},
         "mixture": mixture(stats),
         "shards": shards(run_dir, stats),
         "tokens_out": stats.get("mix", {}).get("tokens_out"),
         "accounting_problems": accounting_problems(stats),
         "seconds": {p: s.get("seconds") for p, s in stats.items()},
-    }
+    })

@@ -75,3 +75,52 @@ def check_accounting(phase: str, docs_in: dict[str, int], domains: dict[str, dic
                 f"phase {phase}: domain {name!r} had {expected} documents in but "
                 f"{d['kept']} kept + {seen - d['kept']} dropped = {seen} out"
             )
+
+
+def record_tally(df, n_tasks: int) -> dict[str, Any]:
+    """Records each extract task took from its input (counted as read, curator/tally.py)
+    against the rows that carry a record number: every number 0..read-1 exactly once."""
+    from pyspark.sql import functions as F
+
+    m = F.col("meta")
+    rec = m["record"].cast("long")
+    where = F.coalesce(m["warc_file"], m["archive"], m["dataset"], m["repo_dir"], m["repo"], F.lit("?"))
+    per_task = (
+        df.groupBy(m["task"].alias("task"))
+        .agg(
+            F.max(m["task_records"].cast("long")).alias("read"),
+            F.count(rec).alias("rows"),
+            F.countDistinct(rec).alias("distinct"),
+            F.min(rec).alias("lo"),
+            F.max(rec).alias("hi"),
+            F.first(where, ignorenulls=True).alias("file"),
+        )
+        .collect()
+    )
+    out = {"tasks": n_tasks, "tasks_with_rows": 0, "records_read": 0, "record_rows": 0,
+           "lost_records": 0, "duplicate_rows": 0, "problems": []}
+    for r in sorted(per_task, key=lambda r: int(r["task"]) if r["task"] is not None else -1):
+        read = r["read"] or 0
+        out["tasks_with_rows"] += 1
+        out["records_read"] += read
+        out["record_rows"] += r["rows"]
+        lost = read - r["distinct"]
+        dup = r["rows"] - r["distinct"]
+        bad_range = r["rows"] and (r["lo"] < 0 or r["hi"] >= read)
+        out["lost_records"] += max(lost, 0)
+        out["duplicate_rows"] += dup
+        if r["task"] is None or lost or dup or bad_range:
+            out["problems"].append({"task": r["task"], "file": r["file"], "read": read, "rows": r["rows"],
+                                    "distinct": r["distinct"]})
+    return out
+
+
+def check_records(tally: dict[str, Any]) -> None:
+    """Every record an extract task read has exactly one row, or the run stops."""
+    if tally["problems"]:
+        p = tally["problems"][0]
+        raise AccountingError(
+            f"phase extract: {len(tally['problems'])} task(s) lost or duplicated records "
+            f"({tally['lost_records']} lost, {tally['duplicate_rows']} duplicated); first: {p['file']} "
+            f"read {p['read']} records but wrote {p['distinct']} distinct record rows ({p['rows']} rows)"
+        )

@@ -10,22 +10,59 @@ earlier stage, and rows of domains the stage is not configured for, pass through
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any, ClassVar, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
+
+MAX_SETTING_MAGNITUDE = 1e15
+"""No number in a stage's settings may exceed this in size, unless its field sets a tighter
+bound: every threshold, count and size the stages use is far below it (Gopher's 100,000-word
+maximum), and a typo such as `min_doc_words: 1e30` is refused instead of silently dropping
+every document or sizing an allocation."""
+
+
+def _check_numbers(value: Any) -> None:
+    """ValueError for the first NaN, infinity or number larger than MAX_SETTING_MAGNITUDE in a
+    setting (lists, tuples, dicts and nested settings are searched)."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number")
+        if abs(value) > MAX_SETTING_MAGNITUDE:
+            raise ValueError(f"{value:g} is out of range; numbers in stage settings are at most {MAX_SETTING_MAGNITUDE:.0e} in size")
+        return
+    if isinstance(value, BaseModel):
+        value = dict(value)
+    if isinstance(value, Mapping):
+        for k, v in value.items():  # keys too: {2: 0.2} maps n-gram sizes to limits
+            _check_numbers(k)
+            _check_numbers(v)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for v in value:
+            _check_numbers(v)
 
 
 class StageSettings(BaseModel):
-    """Settings every stage accepts; a stage adds its own fields (unknown keys are rejected)."""
+    """Settings every stage accepts; a stage adds its own fields (unknown keys are rejected).
+    Every number, in every stage's fields, is finite and at most MAX_SETTING_MAGNITUDE in
+    size (a generic bound for fields that declare none of their own)."""
 
     model_config = ConfigDict(extra="forbid")
 
     domains: list[str] | None = None
     """Mixture domains this stage applies to; None means all."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _sane_numbers(cls, value: Any) -> Any:
+        _check_numbers(value)
+        return value
 
 
 class Threshold(NamedTuple):

@@ -1,497 +1,352 @@
 """Code -> document rows (domain `code`): git repositories read at a ref, plain folders,
 tar/zip archives of repositories, and Parquet/JSONL datasets in The Stack's layout.
 
-Listing (on the driver) turns each input into tasks: a git repository (a working tree or a
-bare clone) is read through git at the source's `ref` (`git ls-tree`, `git cat-file
---batch`), so what is committed is read, not what lies in the working tree; a folder that is
-not a repository has one repository per folder inside it (each read through git when it is
-one); an archive or a dataset file is one task. Every file leaves a row: kept, or dropped
-with a `code.*` reason (vendored, generated, minified, lock file, binary, too large,
-symlink, path escaping the repository, unknown language, licence not allowed). Each
-repository's licence (stages/licenses.py) is carried per document in meta["license"]. Ids
-come from repo + path + git blob sha, so they are stable across runs and input kinds.
+Listing (on the driver, `code_tasks`) turns each input into tasks: a git repository (a
+working tree or a bare clone) is read through git at the source's `ref`
+(stages/code_git.py); a folder that is not a repository has one repository per folder inside
+it (each read through git when it is one); an archive (stages/code_archives.py) or a dataset
+file (stages/code_datasets.py) is one task, read one record at a time. `read_code_task` makes
+a task's rows. Every file leaves a row, built by the rules all readers share
+(stages/code_rows.py): kept, or dropped with a `code.*` reason. Each repository's licence is
+detected from a prefix of max_license_bytes of at most MAX_LICENSE_FILES root licence files.
+Every record taken from an input (file, git entry, archive member, dataset record) is counted
+on the task's Tally (curator/tally.py) and numbered in meta["record"]. A code input that is
+neither a folder nor a regular file is a one-line ManifestError.
+
+Plain folders are read here. Names are decoded once where they are listed (non-UTF-8 bytes
+become `\\xNN` escapes; the bytes path is kept to open the file). A subfolder that cannot be
+listed is that folder's `code.unreadable` row. A file is read with
+read(max_code_file_bytes + 1), a licence with read(max_license_bytes), and only a regular
+file is read: checked with lstat, opened O_NONBLOCK|O_NOFOLLOW and checked again with fstat
+(same st_dev/st_ino, still regular), so a FIFO, socket or device node is `code.not_a_file`
+and never blocks. Hard links: a regular file with st_nlink > 1 is read only when all of its
+links were found inside the same input folder during the walk (counted by st_dev/st_ino);
+otherwise one of its names lies outside the tree, and like a symlink that escapes it is
+`code.escapes_repo` (a link elsewhere cannot be found cheaply, so an unproven one counts as
+escaping).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import posixpath
-import re
-import subprocess
-import tarfile
-import zipfile
+import stat
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 from curator.errors import ManifestError
-from curator.schema import code_doc_id, git_blob_sha
-from stages import licenses
+from curator.tally import Tally
+from stages import code_archives, licenses
+from stages.code_archives import ARCHIVE_EXTS
+from stages.code_datasets import DATASET_EXTS, read_dataset
+from stages.code_git import GitBlobs, git_escape, git_repo_tasks, git_tree, is_git_repo, read_git_task
+from stages.code_rows import (MAX_LICENSE_FILES, chunks_of, code_row, language_of, path_skip_reason,
+                              safe_row)
+from stages.local_files import kind_of
+from stages.reading import arrow_safe, error_text
 
-# Extension -> language, after The Stack's naming: the 30+ most common languages, the
-# formats that ride along with them, Markdown, and notebooks (their code cells).
-LANGUAGES = {
-    ".py": "Python", ".pyi": "Python", ".js": "JavaScript", ".mjs": "JavaScript", ".cjs": "JavaScript",
-    ".jsx": "JavaScript", ".ts": "TypeScript", ".tsx": "TypeScript", ".java": "Java", ".c": "C",
-    ".h": "C", ".cc": "C++", ".cpp": "C++", ".cxx": "C++", ".hpp": "C++", ".hh": "C++", ".hxx": "C++",
-    ".cs": "C#", ".go": "Go", ".rs": "Rust", ".php": "PHP", ".rb": "Ruby", ".swift": "Swift",
-    ".kt": "Kotlin", ".kts": "Kotlin", ".scala": "Scala", ".sh": "Shell", ".bash": "Shell",
-    ".zsh": "Shell", ".ps1": "PowerShell", ".sql": "SQL", ".r": "R", ".jl": "Julia", ".lua": "Lua",
-    ".pl": "Perl", ".pm": "Perl", ".hs": "Haskell", ".ml": "OCaml", ".mli": "OCaml",
-    ".ex": "Elixir", ".exs": "Elixir", ".erl": "Erlang", ".dart": "Dart", ".m": "Objective-C",
-    ".mm": "Objective-C++", ".clj": "Clojure", ".cljs": "Clojure", ".fs": "F#", ".fsx": "F#",
-    ".groovy": "Groovy", ".vb": "Visual Basic", ".f90": "Fortran", ".f": "Fortran", ".asm": "Assembly",
-    ".s": "Assembly", ".zig": "Zig", ".nim": "Nim", ".elm": "Elm", ".sol": "Solidity", ".sv": "SystemVerilog",
-    ".vhd": "VHDL", ".cu": "CUDA", ".pas": "Pascal", ".bat": "Batchfile", ".cmd": "Batchfile",
-    ".html": "HTML", ".htm": "HTML", ".css": "CSS", ".scss": "SCSS", ".less": "Less", ".vue": "Vue",
-    ".svelte": "Svelte", ".tex": "TeX", ".md": "Markdown", ".markdown": "Markdown",
-    ".rst": "reStructuredText", ".toml": "TOML", ".yaml": "YAML", ".yml": "YAML", ".json": "JSON",
-    ".proto": "Protocol Buffer", ".graphql": "GraphQL", ".dockerfile": "Dockerfile",
-    ".mk": "Makefile", ".cmake": "CMake", ".ipynb": "Jupyter Notebook",
-}
-BY_NAME = {"Makefile": "Makefile", "GNUmakefile": "Makefile", "Dockerfile": "Dockerfile",
-           "CMakeLists.txt": "CMake", "Rakefile": "Ruby", "Gemfile": "Ruby", "Jenkinsfile": "Groovy"}
-
-VENDORED_DIRS = {"node_modules", "vendor", "third_party", "thirdparty", "3rdparty", "bower_components",
-                 "jspm_packages", "Pods", "Carthage", "site-packages", ".venv", "venv", ".yarn"}
-GENERATED_DIRS = {"__generated__", "generated", "gen-py", "gen-java"}
-LOCK_FILES = {"package-lock.json", "yarn.lock", "pnpm-lock.yaml", "Cargo.lock", "poetry.lock",
-              "Pipfile.lock", "Gemfile.lock", "composer.lock", "go.sum", "mix.lock", "pubspec.lock",
-              "Podfile.lock", "flake.lock", "uv.lock", "packages.lock.json", "npm-shrinkwrap.json"}
-_GENERATED_NAME = re.compile(r"(_pb2(_grpc)?\.py|\.pb\.(go|cc|h)|\.generated\.\w+|\.g\.dart|\.designer\.cs)$", re.I)
-_GENERATED_MARK = re.compile(rb"(code generated .{0,80}do not edit|@generated|auto-?generated by|"
-                             rb"this file (is|was) (automatically|auto-?) ?generated)", re.I)
-_MINIFIED_NAME = re.compile(r"[.-]min\.(js|css|mjs)$", re.I)
-MAX_MEAN_LINE = 200
-MAX_LINE = 5000
-"""Files with longer lines (mean or any one) are minified or data, not code to learn from."""
-PROSE = {"Markdown", "reStructuredText", "TeX"}
-ARCHIVE_EXTS = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".zip")
-DATASET_EXTS = (".parquet", ".jsonl", ".jsonl.gz", ".ndjson")
-
-
-def language_of(path: str) -> str | None:
-    base = path.rsplit("/", 1)[-1]
-    if base in BY_NAME:
-        return BY_NAME[base]
-    return LANGUAGES.get(os.path.splitext(base)[1].lower())
-
-
-def path_skip_reason(path: str) -> str | None:
-    """A reason to skip a file from its path alone (before reading it)."""
-    parts = path.split("/")
-    if path.startswith("/") or ".." in parts or not path:
-        return "escapes_repo"
-    if any(p in VENDORED_DIRS for p in parts[:-1]):
-        return "vendored"
-    if any(p in GENERATED_DIRS for p in parts[:-1]) or _GENERATED_NAME.search(parts[-1]):
-        return "generated"
-    if parts[-1] in LOCK_FILES:
-        return "lock_file"
-    if _MINIFIED_NAME.search(parts[-1]):
-        return "minified"
-    return None
-
-
-def _notebook_code(text: str) -> tuple[str, str]:
-    """The code cells of a notebook joined by blank lines, and the notebook's language."""
-    nb = json.loads(text)
-    meta = nb.get("metadata") or {}
-    lang = (meta.get("language_info") or {}).get("name") or (meta.get("kernelspec") or {}).get("language") or ""
-    cells = []
-    for cell in nb.get("cells") or []:
-        if cell.get("cell_type") == "code":
-            src = cell.get("source") or ""
-            src = "".join(src) if isinstance(src, list) else str(src)
-            if src.strip():
-                cells.append(src.rstrip("\n"))
-    return "\n\n".join(cells) + ("\n" if cells else ""), lang
-
-
-def code_row(repo: str, path: str, data: bytes | None, source: str, domain: str, settings,
-             license_id: str, allow, blob: str | None = None, extra: dict | None = None,
-             reason: str | None = None) -> dict[str, Any]:
-    """The row of one file: the selection rules every code input shares. `data` is None when
-    the file was not read (`reason` given, or too large with `extra["bytes"]`)."""
-    meta = {"repo": repo, "path": path, "license": license_id, **(extra or {})}
-    if data is not None:
-        blob = blob or git_blob_sha(data)
-        meta["bytes"] = str(len(data))
-    if blob:
-        meta["blob_sha"] = blob
-    url = f"{repo}/{path}"
-
-    def row(text, why):
-        return {
-            "id": code_doc_id(repo, path, blob or ""), "source": source, "kind": "code", "domain": domain,
-            "url": url, "text": text, "lang": None, "lang_score": None, "meta": meta,
-            "drop_reason": f"code.{why}" if why else None,
-        }
-
-    if reason:
-        return row("", reason)
-    why = path_skip_reason(path)
-    if why:
-        return row("", why)
-    language = language_of(path)
-    if language is None:
-        return row("", "unknown_extension")
-    meta["language"] = language
-    if not licenses.allowed(license_id, allow):
-        return row("", "license")
-    if data is None or len(data) > settings.max_code_file_bytes:
-        return row("", "too_large")
-    if b"\0" in data[:8192]:
-        return row("", "binary")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return row("", "not_utf8")
-    if language == "Jupyter Notebook":
-        try:
-            text, nb_lang = _notebook_code(text)
-        except (ValueError, AttributeError, TypeError):
-            return row("", "bad_notebook")
-        meta["notebook_language"] = nb_lang
-    if _GENERATED_MARK.search(data[:2048]):
-        return row("", "generated")
-    lines = text.splitlines() or [""]
-    prose = language in PROSE  # a paragraph per line is normal there
-    if max(map(len, lines)) > MAX_LINE or (not prose and len(text) / len(lines) > MAX_MEAN_LINE):
-        return row("", "minified")
-    if not text.strip():
-        return row("", "empty")
-    return row(text, None)
-
-
-# -- git -------------------------------------------------------------------------------------
-
-def is_git_repo(path: str) -> bool:
-    """A working tree (has .git) or a bare clone (HEAD, objects/ and refs/ at its root)."""
-    if os.path.exists(os.path.join(path, ".git")):
-        return True
-    return all(os.path.exists(os.path.join(path, p)) for p in ("HEAD", "objects", "refs"))
-
-
-def _git(repo_dir: str, *args: str, data: bytes | None = None) -> bytes:
-    proc = subprocess.run(["git", "-C", repo_dir, *args], input=data, capture_output=True)
-    if proc.returncode != 0:
-        raise ManifestError(f"{repo_dir}: git {' '.join(args)} failed: {proc.stderr.decode(errors='replace').strip()[:300]}")
-    return proc.stdout
-
-
-def _repo_name(path: str) -> str:
-    name = os.path.basename(os.path.abspath(path).rstrip("/"))
-    return name[:-4] if name.endswith(".git") else name
-
-
-def git_tree(repo_dir: str, ref: str) -> tuple[str, list[tuple[str, str, str, int | None, str]]]:
-    """(commit sha, [(mode, type, object sha, size, path)]) of every entry at `ref`."""
-    commit = _git(repo_dir, "rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}").decode().strip()
-    out = _git(repo_dir, "ls-tree", "-r", "-z", "-l", "--full-tree", commit)
-    entries = []
-    for item in out.split(b"\0"):
-        if not item:
-            continue
-        head, path = item.split(b"\t", 1)
-        mode, typ, sha, size = head.decode().split()
-        entries.append((mode, typ, sha, None if size == "-" else int(size), path.decode("utf-8", "surrogateescape")))
-    return commit, entries
-
-
-class GitBlobs:
-    """Reads blobs through one `git cat-file --batch` process."""
-
-    def __init__(self, repo_dir: str):
-        self.proc = subprocess.Popen(["git", "-C", repo_dir, "cat-file", "--batch"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-
-    def read(self, sha: str) -> bytes:
-        self.proc.stdin.write(sha.encode() + b"\n")
-        self.proc.stdin.flush()
-        header = self.proc.stdout.readline().split()
-        if len(header) < 3:
-            raise OSError(f"git cat-file: no object {sha}")
-        size = int(header[2])
-        data = self.proc.stdout.read(size)
-        self.proc.stdout.read(1)  # the newline after the content
-        return data
-
-    def close(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait()
-
-
-def _git_tasks(repo_dir: str, ref: str, step: int) -> list[dict]:
-    repo = _repo_name(repo_dir)
-    commit, entries = git_tree(repo_dir, ref)
-    blobs = GitBlobs(repo_dir)
-    try:
-        texts = {p: blobs.read(sha).decode("utf-8", "replace") for mode, typ, sha, _, p in entries
-                 if typ == "blob" and mode != "120000" and licenses.is_license_file(p)}
-    finally:
-        blobs.close()
-    license_id = licenses.detect(texts)
-    return [
-        {"type": "git", "dir": os.path.abspath(repo_dir), "repo": repo, "commit": commit,
-         "license": license_id, "entries": entries[k:k + step]}
-        for k in range(0, max(len(entries), 1), step)
-    ]
-
-
-def _git_tasks_or_bad(repo_dir: str, ref: str, step: int) -> list[dict]:
-    """A repository git cannot read at `ref` (empty, broken, no such ref) becomes one
-    `code.bad_repo` row instead of stopping a run over thousands of repositories."""
-    try:
-        return _git_tasks(repo_dir, ref, step)
-    except ManifestError as e:
-        return [{"type": "bad_repo", "dir": os.path.abspath(repo_dir), "repo": _repo_name(repo_dir), "error": str(e)[:500]}]
-
-
-def _read_git_task(task, source, domain, settings, allow) -> Iterator[dict[str, Any]]:
-    repo, license_id = task["repo"], task["license"]
-    extra = {"commit": task["commit"]}
-    blobs = None
-    try:
-        for mode, typ, sha, size, path in task["entries"]:
-            if typ == "commit":
-                yield code_row(repo, path, None, source, domain, settings, license_id, allow, sha, extra, "submodule")
-            elif mode == "120000":
-                yield code_row(repo, path, None, source, domain, settings, license_id, allow, sha, extra, "symlink")
-            elif size is not None and size > settings.max_code_file_bytes:
-                yield code_row(repo, path, None, source, domain, settings, license_id, allow, sha,
-                               {**extra, "bytes": str(size)})
-            elif path_skip_reason(path) or language_of(path) is None or not licenses.allowed(license_id, allow):
-                yield code_row(repo, path, None, source, domain, settings, license_id, allow, sha, extra)
-            else:
-                blobs = blobs or GitBlobs(task["dir"])
-                yield code_row(repo, path, blobs.read(sha), source, domain, settings, license_id, allow, sha, extra)
-    finally:
-        if blobs:
-            blobs.close()
-
+__all__ = [  # what other modules and tests import from here (some of it lives in the modules above)
+    "GitBlobs", "code_row", "code_tasks", "git_escape", "git_tree", "is_git_repo", "language_of",
+    "list_code_files", "path_skip_reason", "read_code", "read_code_file", "read_code_task", "safe_row",
+    "task_files",
+]
 
 # -- plain folders (working-tree walk) -------------------------------------------------------
 
-def list_code_files(root: str, skip: set[str] = frozenset()) -> list[tuple[str, str, str]]:
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def list_code_files(root: str, skip: set[str] = frozenset()) -> list[tuple]:
     """(repo, path inside repo, absolute path) for every file below root, sorted; .git and
-    the folders directly inside root named in `skip` (read through git instead) are skipped."""
+    the folders directly inside root named in `skip` (read through git instead) are skipped;
+    links to folders are listed as files (their row says `code.symlink`). repo and path are
+    names to show, decoded once here (a byte that is not UTF-8 becomes a `\\xNN` escape);
+    the absolute path keeps the bytes (surrogateescape) to open the file by. A subfolder that
+    cannot be listed (permission denied, removed meanwhile) is listed as
+    (repo, path, absolute path, error) and becomes that folder's `code.unreadable` row."""
     root = os.path.abspath(root)
     single_repo = os.path.isdir(os.path.join(root, ".git"))
     out = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+
+    def names(full: str) -> tuple[str, str]:
+        rel = os.path.relpath(full, root)
+        if single_repo:
+            repo, path = os.path.basename(root), rel
+        else:
+            parts = rel.split(os.sep, 1)
+            repo, path = (parts[0], parts[1]) if len(parts) == 2 else (os.path.basename(root), rel)
+        return arrow_safe(repo), arrow_safe(path.replace(os.sep, "/"))
+
+    def failed(e: OSError) -> None:
+        full = e.filename if isinstance(e.filename, str) else root
+        out.append((*names(full), full, error_text(e)))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=failed):
         at_root = dirpath == root
-        dirnames[:] = sorted(d for d in dirnames if d != ".git" and not (at_root and d in skip))
-        for name in sorted(filenames):
+        kept = [d for d in dirnames if d != ".git" and not (at_root and d in skip)]
+        linked = [d for d in kept if os.path.islink(os.path.join(dirpath, d))]
+        dirnames[:] = sorted(d for d in kept if d not in linked)
+        for name in sorted(filenames + linked):
             full = os.path.join(dirpath, name)
-            rel = os.path.relpath(full, root)
-            if single_repo:
-                repo, path = os.path.basename(root), rel
-            else:
-                parts = rel.split(os.sep, 1)
-                repo, path = (parts[0], parts[1]) if len(parts) == 2 else (os.path.basename(root), rel)
-            out.append((repo, path.replace(os.sep, "/"), full))
+            out.append((*names(full), full))
     return out
 
 
-def _folder_licenses(files: list[tuple[str, str, str]]) -> dict[str, str]:
-    texts: dict[str, dict[str, str]] = {}
-    for repo, path, full in files:
-        if licenses.is_license_file(path) and not os.path.islink(full):
-            with open(full, "rb") as f:
-                texts.setdefault(repo, {})[path] = f.read(1 << 20).decode("utf-8", "replace")
-    return {repo: licenses.detect(texts.get(repo, {})) for repo, _, _ in files}
+def _stat_files(files) -> list[list]:
+    """[repo, path, full, size, links] per file: size is 0 for what is not a regular file;
+    links is [st_dev, st_ino, links to it found among `files`] for a file with several. A
+    folder that could not be listed keeps its error as a sixth item."""
+    stats = []
+    seen: Counter = Counter()
+    for repo, path, full, *error in files:
+        try:
+            st = None if error else os.lstat(full)
+        except OSError:
+            st = None
+        stats.append((repo, path, full, st, error))
+        if st is not None and stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+            seen[(st.st_dev, st.st_ino)] += 1
+    out = []
+    for repo, path, full, st, error in stats:
+        regular = st is not None and stat.S_ISREG(st.st_mode)
+        links = [st.st_dev, st.st_ino, seen[(st.st_dev, st.st_ino)]] if regular and st.st_nlink > 1 else None
+        out.append([repo, path, full, st.st_size if regular else 0, links, *error])
+    return out
 
 
-def read_code_file(repo: str, path: str, full: str, source: str, domain: str, settings,
-                   license_id: str = licenses.NONE, allow=("*",)) -> dict[str, Any]:
-    args = (source, domain, settings, license_id, allow)
-    if os.path.islink(full):
-        return code_row(repo, path, None, *args, reason="symlink")
-    try:
-        size = os.path.getsize(full)
-        if size > settings.max_code_file_bytes:
-            return code_row(repo, path, None, *args, extra={"bytes": str(size)})
-        with open(full, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        return code_row(repo, path, None, *args, extra={"error": f"{type(e).__name__}: {e}"[:500]}, reason="unreadable")
-    return code_row(repo, path, data, *args)
-
-
-def read_code(files, source: str, domain: str, settings, repo_licenses: dict[str, str] | None = None, allow=("*",)):
-    for repo, path, full in files:
-        lic = (repo_licenses or {}).get(repo, licenses.NONE)
-        yield read_code_file(repo, path, full, source, domain, settings, lic, allow)
-
-
-# -- archives and datasets -------------------------------------------------------------------
-
-def _archive_repo(names: list[str], archive: str) -> tuple[str, int]:
-    """(repo name, path components to strip): GitHub's archives hold one top folder."""
-    tops = {n.split("/", 1)[0] for n in names if n}
-    if len(tops) == 1 and all("/" in n for n in names if n):
-        return tops.pop(), 1
-    base = os.path.basename(archive)
-    for ext in ARCHIVE_EXTS:
-        if base.endswith(ext):
-            base = base[: -len(ext)]
-    return base, 0
-
-
-def _read_archive(path, source, domain, settings, allow) -> Iterator[dict[str, Any]]:
-    """Files of a tar or zip archive of one repository; links and escaping paths are dropped."""
-    members: list[tuple[str, str | None, Any]] = []  # (name, reason, handle)
-    if path.endswith(".zip"):
-        zf = zipfile.ZipFile(path)
-        for info in zf.infolist():
-            if info.is_dir():
-                continue
-            is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
-            members.append((info.filename, "symlink" if is_link else None, info))
-        read = lambda h: zf.read(h)  # noqa: E731
-    else:
-        tf = tarfile.open(path, "r:*")
-        for info in tf.getmembers():
-            if info.isdir():
-                continue
-            reason = "symlink" if (info.issym() or info.islnk()) else (None if info.isfile() else "not_a_file")
-            members.append((info.name, reason, info))
-        read = lambda h: tf.extractfile(h).read()  # noqa: E731
-    repo, strip = _archive_repo([m[0] for m in members], path)
-    rel = []
-    for name, reason, handle in members:
-        norm = posixpath.normpath(name) if name else name
-        inner = norm.split("/", strip)[-1] if strip else norm
-        if name.startswith("/") or norm.startswith("..") or "/../" in f"/{norm}/":
-            reason = "escapes_repo"
-            inner = name
-        rel.append((inner, reason, handle))
-    texts = {p: read(h).decode("utf-8", "replace") for p, why, h in rel if not why and licenses.is_license_file(p)}
-    license_id = licenses.detect(texts)
-    extra = {"archive": path}
-    for inner, reason, handle in sorted(rel, key=lambda r: r[0]):
-        size = getattr(handle, "size", None) if not path.endswith(".zip") else handle.file_size
-        args = (source, domain, settings, license_id, allow)
-        if reason:
-            yield code_row(repo, inner, None, *args, extra=extra, reason=reason)
-        elif size is not None and size > settings.max_code_file_bytes:
-            yield code_row(repo, inner, None, *args, extra={**extra, "bytes": str(size)})
-        else:
-            yield code_row(repo, inner, read(handle), *args, extra=extra)
-
-
-_STACK_COLUMNS = {
-    "content": ("content", "text", "code"),
-    "path": ("path", "max_stars_repo_path", "file_path"),
-    "repo": ("repo", "repo_name", "max_stars_repo_name", "repository_name"),
-    "license": ("license", "licenses", "max_stars_repo_licenses", "license_type"),
-}
-
-
-def _stack_value(rec: dict, field: str):
-    for name in _STACK_COLUMNS[field]:
-        if name in rec and rec[name] is not None:
-            return rec[name]
+def _file_reason(st: os.stat_result, links) -> str | None:
+    """Why a file is not read: not a regular file, or a hard link whose other names are not
+    all inside the input folder (see the module docstring)."""
+    if stat.S_ISLNK(st.st_mode):
+        return "symlink"
+    if not stat.S_ISREG(st.st_mode):
+        return "not_a_file"
+    if st.st_nlink > 1 and not (links and links[0] == st.st_dev and links[1] == st.st_ino and st.st_nlink <= links[2]):
+        return "escapes_repo"
     return None
 
 
-def _dataset_records(path: str) -> Iterator[dict]:
-    if path.endswith(".parquet"):
-        import pyarrow.parquet as pq
-
-        pf = pq.ParquetFile(path)
-        cols = [c for c in pf.schema_arrow.names if any(c in names for names in _STACK_COLUMNS.values())]
-        for batch in pf.iter_batches(batch_size=1024, columns=cols):
-            yield from batch.to_pylist()
-    else:
-        import gzip
-
-        opener = gzip.open if path.endswith(".gz") else open
-        with opener(path, "rt", encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
-                    yield json.loads(line)
+def _open_checked(full: str, st: os.stat_result, links) -> int:
+    """A descriptor of the regular file `st` describes (non-blocking, so a FIFO swapped in
+    never hangs the open; fstat then shows it is the same regular file)."""
+    fd = os.open(full, _OPEN_FLAGS)
+    try:
+        fst = os.fstat(fd)
+        if (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino) or _file_reason(fst, links):
+            raise OSError(f"{full}: changed while being opened")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
-def _read_dataset(path, source, domain, settings, allow) -> Iterator[dict[str, Any]]:
-    """Rows of a Parquet/JSONL file in The Stack's layout (content, path, repo, license)."""
+def _read_fd(fd: int, limit: int) -> bytes:
+    chunks, left = [], limit
+    while left > 0:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_prefix(full: str, links, limit: int) -> bytes | None:
+    """At most `limit` bytes of a regular file, or None when it is not one or cannot be read."""
+    try:
+        st = os.lstat(full)
+        if _file_reason(st, links):
+            return None
+        fd = _open_checked(full, st, links)
+    except OSError:
+        return None
+    try:
+        return _read_fd(fd, limit)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _folder_licenses(entries: list[list], settings) -> dict[str, str]:
+    texts: dict[str, dict[str, str]] = {}
+    for repo, path, full, _, links, *error in entries:
+        if not error and licenses.is_license_file(path) and len(texts.setdefault(repo, {})) < MAX_LICENSE_FILES:
+            data = _read_prefix(full, links, settings.max_license_bytes)
+            if data is not None:
+                texts[repo][path] = data.decode("utf-8", "replace")
+    return {repo: licenses.detect(texts.get(repo, {})) for repo, *_ in entries}
+
+
+def read_code_file(repo: str, path: str, full: str, source: str, domain: str, settings,
+                   license_id: str = licenses.NONE, allow=("*",), links=None, record: str | None = None) -> dict[str, Any]:
+    """The row of one file of a plain folder: only a regular file is opened, and at most
+    max_code_file_bytes + 1 bytes of it are read."""
+    args = (source, domain, settings, license_id, allow)
+    extra = {} if record is None else {"record": record}
+    cap = settings.max_code_file_bytes
+    try:
+        st = os.lstat(full)
+        why = _file_reason(st, links)
+        if why:
+            return code_row(repo, path, None, *args, extra=extra, reason=why)
+        if st.st_size > cap:
+            return code_row(repo, path, None, *args, extra={**extra, "bytes": str(st.st_size)})
+        fd = _open_checked(full, st, links)
+        try:
+            data = _read_fd(fd, cap + 1)
+        finally:
+            os.close(fd)
+    except OSError as e:
+        return code_row(repo, path, None, *args, extra={**extra, "error": error_text(e)}, reason="unreadable")
+    if len(data) > cap:  # it grew since it was listed
+        return code_row(repo, path, None, *args, extra={**extra, "bytes": str(len(data))})
+    return code_row(repo, path, data, *args, extra=extra)
+
+
+def read_code(files, source: str, domain: str, settings, repo_licenses: dict[str, str] | None = None,
+              allow=("*",), tally: Tally | None = None) -> Iterator[dict[str, Any]]:
+    """Rows of files listed by `code_tasks` ([repo, path, full, size, links]) or by
+    `list_code_files` ((repo, path, full): their links are counted among them here)."""
+    tally = tally if tally is not None else Tally()
+    entries = [list(f) for f in files]
+    if entries and len(entries[0]) < 5:
+        entries = _stat_files(entries)
+    args = (source, domain, settings)
+    for repo, path, full, _, links, *error in entries:
+        lic = (repo_licenses or {}).get(repo, licenses.NONE)
+        record = tally.take()
+        if error:  # a folder that could not be listed
+            build = lambda: code_row(repo, path, None, *args, lic, allow,  # noqa: E731
+                                     extra={"record": record, "error": error[0]}, reason="unreadable")
+        else:
+            build = lambda: read_code_file(repo, path, full, *args, lic, allow, links, record)  # noqa: E731
+        yield safe_row(record, build,
+                       lambda err: code_row(repo, path, None, *args, lic, allow,
+                                            extra={"record": record, "error": err}, reason="unreadable"),
+                       source, domain, f"{full}#{record}")
+
+
+# -- archives (stages/code_archives.py) ------------------------------------------------------
+
+def _read_archive(path, source, domain, settings, allow, tally: Tally) -> Iterator[dict[str, Any]]:
+    """Files of a tar or zip archive of one repository, one member at a time."""
+    sv = code_archives.survey(path, settings)
+    if sv.too_large:
+        yield _archive_too_large(path, sv.repo, source, domain, settings, allow,
+                                 f"over {settings.max_archive_members} members or {settings.max_archive_bytes} "
+                                 f"bytes declared (seen: {sv.members} members, {sv.declared} bytes)")
+        return
+    license_id = licenses.detect(sv.licence_texts)
+    args = (source, domain, settings, license_id, allow)
+    cap = settings.max_code_file_bytes
+    def build(item, extra) -> dict[str, Any]:
+        if item.reason:
+            return code_row(sv.repo, item.path, None, *args, extra=extra, reason=item.reason)
+        if item.data is None or len(item.data) > cap:
+            size = max(item.size, len(item.data or b""))
+            return code_row(sv.repo, item.path, None, *args, extra={**extra, "bytes": str(size)} if size > cap else extra)
+        return code_row(sv.repo, item.path, item.data, *args, extra=extra)
+
+    for item in code_archives.read_items(path, sv, settings, tally.take):
+        extra = {"archive": path, "record": item.record}
+        if item.error:
+            extra["error"] = item.error
+        yield safe_row(item.record, lambda: build(item, extra),
+                       lambda err: code_row(sv.repo, item.path, None, *args, extra={**extra, "error": err},
+                                            reason="unreadable"),
+                       source, domain, f"{path}#{item.record}")
+
+
+def _archive_too_large(path, repo, source, domain, settings, allow, why: str) -> dict[str, Any]:
+    return code_row(repo, f"{os.path.basename(path)}#archive_too_large", None, source, domain, settings,
+                    licenses.NONE, allow, extra={"archive": path, "error": why}, reason="archive_too_large")
+
+
+def _guard(path, source, domain, settings, allow, tally: Tally) -> Iterator[dict[str, Any]]:
+    """A broken archive leaves one `code.corrupt` row (after the rows read before it broke)."""
     n = 0
     try:
-        for n, rec in enumerate(_dataset_records(path), 1):
-            content, fpath, repo = (_stack_value(rec, f) for f in ("content", "path", "repo"))
-            lic = _stack_value(rec, "license")
-            lic = " AND ".join(sorted(lic)) if isinstance(lic, (list, tuple)) else (lic or licenses.NONE)
-            extra = {"dataset": path, "row": str(n - 1)}
-            if content is None or not fpath or not repo:
-                yield code_row(str(repo or "?"), str(fpath or f"row-{n - 1}"), None, source, domain, settings,
-                               lic, allow, extra=extra, reason="bad_record")
-                continue
-            data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-            yield code_row(repo, fpath, data, source, domain, settings, lic, allow, extra=extra)
-    except Exception as e:  # a corrupt file: keep what was read, count the rest
+        for row in _read_archive(path, source, domain, settings, allow, tally):
+            n += 1
+            yield row
+    except code_archives.ArchiveTooLarge as e:
+        yield _archive_too_large(path, "?", source, domain, settings, allow, str(e))
+    except Exception as e:  # noqa: BLE001 - any structural error ends this archive, not the task
         yield code_row("?", f"{os.path.basename(path)}#corrupt@{n}", None, source, domain, settings,
-                       licenses.NONE, allow, extra={"dataset": path, "error": f"{type(e).__name__}: {e}"[:500]},
-                       reason="corrupt")
+                       licenses.NONE, allow, extra={"archive": path, "error": error_text(e)}, reason="corrupt")
+
 
 
 # -- tasks -----------------------------------------------------------------------------------
 
-def code_tasks(path: str, ref: str, files_per_task: int) -> list[dict]:
-    """The Spark tasks of one code input (listed on the driver)."""
-    if os.path.isfile(path):
+def code_tasks(path: str, ref: str, settings) -> list[dict]:
+    """The Spark tasks of one code input (listed on the driver). `settings` is the
+    ExtractSettings (a bare number is taken as files_per_task, the other caps default). A
+    folder or repository is split into tasks of at most files_per_task files and
+    bytes_per_task bytes (sizes as listed; a file over max_code_file_bytes counts 0, it is
+    not read); an archive or dataset is one task whose rows are made one at a time."""
+    if isinstance(settings, int):
+        from curator.manifest import ExtractSettings
+
+        settings = ExtractSettings(files_per_task=settings)
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise ManifestError(f"{arrow_safe(path)}: cannot read this code input ({error_text(e)})") from None
+    if stat.S_ISREG(st.st_mode):
         low = path.lower()
         if low.endswith(ARCHIVE_EXTS):
             return [{"type": "archive", "path": path}]
         if low.endswith(DATASET_EXTS):
             return [{"type": "dataset", "path": path}]
-        raise ManifestError(f"{path}: a code input must be a folder, a tar/zip archive or a .parquet/.jsonl dataset")
+        raise ManifestError(f"{arrow_safe(path)}: a code input must be a folder, a tar/zip archive or a .parquet/.jsonl dataset")
+    if not stat.S_ISDIR(st.st_mode):
+        raise ManifestError(f"{arrow_safe(path)}: a code input must be a folder, a tar/zip archive or a "
+                            f".parquet/.jsonl dataset, not {kind_of(st.st_mode)}")
     if is_git_repo(path):
-        return _git_tasks_or_bad(path, ref, files_per_task)
-    repos = [os.path.join(path, n) for n in sorted(os.listdir(path))]
+        return git_repo_tasks(path, ref, settings)
+    try:
+        repos = [os.path.join(path, n) for n in sorted(os.listdir(path))]
+    except OSError as e:
+        raise ManifestError(f"{arrow_safe(path)}: cannot list this code folder ({error_text(e)}); "
+                            f"check its permissions") from None
     git_children = [c for c in repos if os.path.isdir(c) and not os.path.islink(c) and is_git_repo(c)]
     tasks: list[dict] = []
     for child in git_children:
-        tasks.extend(_git_tasks_or_bad(child, ref, files_per_task))
-    plain = list_code_files(path, skip={os.path.basename(c) for c in git_children})
-    lic = _folder_licenses(plain)
-    for k in range(0, len(plain), files_per_task):
-        chunk = plain[k:k + files_per_task]
-        tasks.append({"type": "files", "files": chunk, "licenses": {r: lic[r] for r, _, _ in chunk}})
+        tasks.extend(git_repo_tasks(child, ref, settings, confine=True))
+    plain = _stat_files(list_code_files(path, skip={os.path.basename(c) for c in git_children}))
+    lic = _folder_licenses(plain, settings)
+    cap = settings.max_code_file_bytes
+    for chunk in chunks_of(plain, lambda e: e[3] if e[3] <= cap else 0, settings.files_per_task, settings.bytes_per_task):
+        tasks.append({"type": "files", "files": chunk, "licenses": {e[0]: lic[e[0]] for e in chunk}})
     return tasks
 
 
 def task_files(task: dict) -> list[str]:
     """Local files a task reads (for the run's input fingerprint)."""
     if task["type"] == "files":
-        return [f for _, _, f in task["files"]]
+        return [e[2] for e in task["files"]]
     if task["type"] in ("archive", "dataset"):
         return [task["path"]]
     return []
 
 
-def read_code_task(task: dict, source: str, domain: str, settings, allow) -> Iterator[dict[str, Any]]:
+def read_code_task(task: dict, source: str, domain: str, settings, allow,
+                   tally: Tally | None = None) -> Iterator[dict[str, Any]]:
+    """The rows of one task; each record taken from the input is counted on `tally` and
+    numbered in meta["record"] (rows about a whole file or repository carry none)."""
+    tally = tally if tally is not None else Tally()
     kind = task["type"]
     if kind == "bad_repo":
         return iter([code_row(task["repo"], "", None, source, domain, settings, licenses.NONE, allow,
-                              extra={"repo_dir": task["dir"], "error": task["error"]}, reason="bad_repo")])
+                              extra={"repo_dir": task["dir"], "error": task["error"]},
+                              reason=task.get("reason", "bad_repo"))])
     if kind == "git":
-        return _read_git_task(task, source, domain, settings, allow)
+        return read_git_task(task, source, domain, settings, allow, tally)
     if kind == "files":
-        return read_code(task["files"], source, domain, settings, task["licenses"], allow)
+        return read_code(task["files"], source, domain, settings, task["licenses"], allow, tally)
     if kind == "archive":
-        return _guard(_read_archive, task["path"], source, domain, settings, allow)
-    return _read_dataset(task["path"], source, domain, settings, allow)
+        return _guard(task["path"], source, domain, settings, allow, tally)
+    return read_dataset(task["path"], source, domain, settings, allow, tally)
 
-
-def _guard(fn, path, source, domain, settings, allow) -> Iterator[dict[str, Any]]:
-    """A broken archive leaves one `code.corrupt` row (after the rows read before it broke)."""
-    n = 0
-    try:
-        for row in fn(path, source, domain, settings, allow):
-            n += 1
-            yield row
-    except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError) as e:
-        yield code_row("?", f"{os.path.basename(path)}#corrupt@{n}", None, source, domain, settings,
-                       licenses.NONE, allow, extra={"archive": path, "error": f"{type(e).__name__}: {e}"[:500]},
-                       reason="corrupt")

@@ -34,10 +34,14 @@ def _add_hash(batches, schema: pa.Schema):
 
 
 def dedup_exact(df, arrow_schema: pa.Schema):
-    """`df` (kept rows) with `text_hash`, `dup_cluster_size`, and duplicates marked."""
+    """`df` (kept rows) with `text_hash`, `dup_cluster_size`, and duplicates marked.
+
+    The survivor and size of each cluster come from an aggregation over (hash, id) only and
+    are joined back by hash: a window over whole rows would hold a cluster's texts in one
+    task's memory (a thousand copies of a 1 MB file ran the JVM out of heap), and would put
+    every already-dropped row in one group."""
     from functools import partial
 
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     from curator.schema import spark_schema
@@ -46,13 +50,17 @@ def dedup_exact(df, arrow_schema: pa.Schema):
     hashed = df.mapInArrow(partial(_add_hash, schema=out_schema), spark_schema(out_schema))
     # rows dropped earlier (e.g. by URL dedup) take no part: their key is null
     hashed = hashed.withColumn("_key", F.when(F.col("drop_reason").isNull(), F.col("text_hash")))
-    cluster = Window.partitionBy("_key")
-    ranked = hashed.withColumn("_rank", F.row_number().over(cluster.orderBy("id")))
-    kept = F.col("_key").isNotNull()
-    ranked = ranked.withColumn(
-        "dup_cluster_size", F.when(kept, F.count(F.lit(1)).over(cluster)).cast("long")
+    clusters = (
+        hashed.where(F.col("_key").isNotNull()).groupBy("_key")
+        .agg(F.min("id").alias("_survivor"), F.count(F.lit(1)).alias("_size"))
     )
-    return ranked.withColumn(
-        "drop_reason",
-        F.when(kept & (F.col("_rank") > 1), F.lit("dedup.exact")).otherwise(F.col("drop_reason")),
-    ).drop("_rank", "_key")
+    kept = F.col("_key").isNotNull()
+    return (
+        hashed.join(clusters, "_key", "left")
+        .withColumn("dup_cluster_size", F.when(kept, F.col("_size")).cast("long"))
+        .withColumn(
+            "drop_reason",
+            F.when(kept & (F.col("id") != F.col("_survivor")), F.lit("dedup.exact")).otherwise(F.col("drop_reason")),
+        )
+        .select(*hashed.columns[:-1], "dup_cluster_size")
+    )

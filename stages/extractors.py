@@ -5,6 +5,10 @@ from the manifest) and resiliparse's main-content extractor (C++, several times 
 benchmarks/extraction.py measures both). Neither can be stopped from outside, so a page
 that would stall a task is cut off by SIGALRM, which only works in the process's main
 thread (where Spark's Python workers run tasks); elsewhere extraction runs without a limit.
+
+A declared charset is used only if it names a text codec: `charset=rot13` or `hex` would
+make `bytes.decode` raise, so such names count as no declaration. Control characters in the
+extracted text (terminal escapes, NUL, C1 codes) never reach the shards: `strip_controls`.
 """
 
 from __future__ import annotations
@@ -28,15 +32,42 @@ class UndecodablePage(ValueError):
     pass
 
 
+_NOT_CHARSETS = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined", "utf-7"})
+"""Python text codecs that are transforms, not charsets a page is served in (some raise
+plain UnicodeError on any input). UTF-7 is refused by the WHATWG Encoding Standard (a page
+that declares it is not decoded as it: an XSS vector) and Python's decoder yields lone
+surrogates, which no UTF-8 column can store."""
+
+
 def _codec(name: str | None) -> str | None:
+    """The codec a charset name means, or None when it is unknown or not a text encoding
+    (rot13, hex, base64, zlib...): those are treated as if no charset was declared."""
     import codecs
 
     if not name:
         return None
     try:
-        return codecs.lookup(name.strip().lower()).name
-    except LookupError:
+        info = codecs.lookup(name.strip().lower())
+    except (LookupError, ValueError):
         return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
+        return None
+    return info.name
+
+
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+")
+"""C0 controls except tab, newline and carriage return; DEL; C1 controls (U+0080-U+009F)."""
+
+
+def strip_controls(text: str) -> tuple[str, int]:
+    """(text without control characters, how many were removed). Tab and newline stay; a
+    carriage return becomes a newline (CRLF one newline) and is not counted as removed."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _CONTROLS.search(text) is None:  # the common case: one scan, no copy
+        return text, 0
+    cleaned = _CONTROLS.sub("", text)
+    return cleaned, len(text) - len(cleaned)
 
 
 def decode_html(payload: bytes, content_type: str = "") -> tuple[str, str, str]:
@@ -55,7 +86,7 @@ def decode_html(payload: bytes, content_type: str = "") -> tuple[str, str, str]:
     for codec, where in candidates:
         try:
             return payload.decode(codec), codec, where
-        except UnicodeDecodeError:
+        except (UnicodeError, LookupError):
             continue  # a wrong declaration: try the next source
     try:
         return payload.decode("utf-8"), "utf-8", "utf-8"
@@ -127,6 +158,13 @@ EXTRACTORS = {"trafilatura": extract_trafilatura, "resiliparse": extract_resilip
 
 
 def extract_text(html: str, settings) -> str | None:
-    """The main text of a page by the manifest's extractor, within its time limit."""
+    """The main text of a page by the manifest's extractor, within its time limit (control
+    characters still in it: see `extract_clean_text`)."""
     with time_limit(settings.timeout_s):
         return EXTRACTORS[settings.extractor](html, settings)
+
+
+def extract_clean_text(html: str, settings) -> tuple[str | None, int]:
+    """(main text without control characters, how many were removed)."""
+    text = extract_text(html, settings)
+    return strip_controls(text) if text else (text, 0)

@@ -5,65 +5,14 @@ reader's memory stays bounded (measured in a child process)."""
 from __future__ import annotations
 
 import json
-import struct
 import subprocess
 import sys
 import textwrap
-import zlib
 
 import pytest
 
 from tests.conftest import ROOT
-
-CHUNK = 1 << 24  # 16 MiB of zeros per repeated deflate block
-
-
-def _deflate_zeros(n_bytes: int) -> bytes:
-    """Raw deflate data for `n_bytes` zeros, made in milliseconds: one block of 16 MiB of zeros
-    ended by a full flush is self-contained, so repeating it is a valid stream."""
-    assert n_bytes % CHUNK == 0
-    c = zlib.compressobj(9, zlib.DEFLATED, -15)
-    block = c.compress(b"\0" * CHUNK) + c.flush(zlib.Z_FULL_FLUSH)
-    return block * (n_bytes // CHUNK)
-
-
-def _crc_zeros(n_bytes: int, crc: int = 0) -> int:
-    zeros = b"\0" * CHUNK
-    for _ in range(n_bytes // CHUNK):
-        crc = zlib.crc32(zeros, crc)
-    return crc
-
-
-def gzip_with_zeros(prefix: bytes, n_zeros: int, suffix: bytes) -> bytes:
-    """One gzip member whose content is prefix + n_zeros zero bytes + suffix."""
-    def flushed(data: bytes, mode: int) -> bytes:
-        c = zlib.compressobj(9, zlib.DEFLATED, -15)
-        return c.compress(data) + c.flush(mode)
-
-    body = flushed(prefix, zlib.Z_FULL_FLUSH) + _deflate_zeros(n_zeros) + flushed(suffix, zlib.Z_FINISH)
-    crc = zlib.crc32(suffix, _crc_zeros(n_zeros, zlib.crc32(prefix)))
-    size = len(prefix) + n_zeros + len(suffix)
-    return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + body + struct.pack("<II", crc, size & 0xFFFFFFFF)
-
-
-def warc_head(n: int, url: str, http_len: int) -> bytes:
-    return (
-        f"WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-{n:012d}>\r\n"
-        f"WARC-Target-URI: {url}\r\nWARC-Date: 2024-01-01T00:00:00Z\r\n"
-        f"Content-Type: application/http; msgtype=response\r\nContent-Length: {http_len}\r\n\r\n"
-    ).encode()
-
-
-def record(n: int, url: str, body: bytes, headers: str = "Content-Type: text/html; charset=utf-8") -> bytes:
-    http = f"HTTP/1.1 200 OK\r\n{headers}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
-    return _gzip(warc_head(n, url, len(http)) + http + b"\r\n\r\n")
-
-
-def _gzip(data: bytes) -> bytes:
-    import gzip
-
-    return gzip.compress(data, mtime=0)
-
+from tests.hostile_inputs import gzip_repeat, record, warc_head
 
 ARTICLE = (
     "<html><body><article><h1>Night trains</h1>"
@@ -78,13 +27,13 @@ def hostile_warc(tmp_path_factory):
     path = tmp_path_factory.mktemp("hostile") / "hostile.warc.gz"
     parts = [record(1, "https://ok.example/first", ARTICLE)]
     # 1. HTTP-level bomb: a 2 MB gzip Content-Encoding that inflates to 2 GiB
-    bomb = gzip_with_zeros(b"<html><body><p>", 2 << 30, b"</p></body></html>")
+    bomb = gzip_repeat(b"<html><body><p>", 2 << 30, b"</p></body></html>")
     parts.append(record(2, "https://bomb.example/http", bomb,
                         "Content-Type: text/html\r\nContent-Encoding: gzip"))
     # 2. WARC-level bomb: the record's own gzip member inflates to 512 MiB
     n_zeros = 512 << 20
     http_head = f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {n_zeros}\r\n\r\n".encode()
-    parts.append(gzip_with_zeros(warc_head(3, "https://bomb.example/warc", len(http_head) + n_zeros) + http_head,
+    parts.append(gzip_repeat(warc_head(3, "https://bomb.example/warc", len(http_head) + n_zeros) + http_head,
                                  n_zeros, b"\r\n\r\n"))
     # 3. deeply nested HTML
     nested = b"<html><body>" + b"<div>" * 100_000 + b"deep" + b"</div>" * 100_000 + b"</body></html>"

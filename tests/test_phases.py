@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from curator.phases import MARKER, PhaseRunner, fingerprint
+from curator.phases import MARKER, TMP_MARKER, PhaseRunner, fingerprint
+from curator.rundir import RUN_MARKER
+
+
+@pytest.fixture(autouse=True)
+def marked(tmp_path):
+    """The runner works only in a run directory the project marked as its own."""
+    (tmp_path / RUN_MARKER).write_text("{}")
 
 
 def build_ok(out):
@@ -63,6 +70,7 @@ def test_failed_phase_leaves_no_output_and_keeps_the_old_one(tmp_path):
 def test_leftovers_of_a_killed_run_are_removed(tmp_path):
     stale = tmp_path / "phase.tmp-deadbeef"
     stale.mkdir()
+    (stale / TMP_MARKER).write_text("{}")  # every temporary folder the runner creates has one
     (stale / "partial").write_text("x")
     PhaseRunner(tmp_path, log=lambda s: None).run("phase", "fp", build_ok)
     assert not stale.exists()
