@@ -18,23 +18,10 @@ from curator.manifest import PERMISSIVE_LICENSES, ExtractSettings
 from curator.schema import code_doc_id, git_blob_sha
 from stages import licenses
 from stages.code_source import code_tasks, read_code_task
+from tests.licence_texts import MIT
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
-MIT = """MIT License
-
-Copyright (c) 2024 Example
-
-Permission is hereby granted, free of charge, to any person obtaining a copy
-of this software and associated documentation files (the "Software"), to deal
-in the Software without restriction, including without limitation the rights
-to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
-copies of the Software, and to permit persons to whom the Software is
-furnished to do so, subject to the following conditions:
-
-The above copyright notice and this permission notice shall be included in all
-copies or substantial portions of the Software.
-"""
 MAIN_V1 = b"def main():\n    return 1\n"
 MAIN_V2 = b"def main():\n    return 2\n"
 UTIL = b"package util\n\nfunc Add(a, b int) int { return a + b }\n"

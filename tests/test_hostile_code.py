@@ -32,31 +32,11 @@ from stages import code_archives
 from stages.code_git import GitBlobs
 from stages.code_source import code_tasks, read_code_task
 from tests.conftest import ROOT
+from tests.licence_texts import MIT as MIT_TEXT
 
 CHUNK = 1 << 24
 GIB = 1 << 30
-MIT = b"""MIT License
-
-Copyright (c) 2024 Example
-
-Permission is hereby granted, free of charge, to any person obtaining a copy
-of this software and associated documentation files (the "Software"), to deal
-in the Software without restriction, including without limitation the rights
-to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
-copies of the Software, and to permit persons to whom the Software is
-furnished to do so, subject to the following conditions:
-
-The above copyright notice and this permission notice shall be included in all
-copies or substantial portions of the Software.
-
-THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
-IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
-FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
-AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
-LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
-OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
-SOFTWARE.
-"""
+MIT = MIT_TEXT.encode()
 MAIN = b"def main():\n    return 'hello'\n"
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -182,7 +162,7 @@ def in_child(path: Path, overrides: dict, allow=("MIT",)) -> dict:
         for t in code_tasks({str(path)!r}, "HEAD", s):
             for r in read_code_task(t, "gh", "code", s, {list(allow)!r}):
                 rows.append([r["meta"]["path"], r["drop_reason"], r["meta"].get("license"), len(r["text"])])
-        print(json.dumps({{"rows": rows, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+        print(json.dumps({{"rows": rows, "rss_mb": int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) / 1024}}))
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
