@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ASSETS := $(VENV)/.assets
 
-.PHONY: demo test venv assets clean sample browser
+.PHONY: demo test test-fast lint wheel-check venv assets clean sample browser
 
 venv: $(STAMP)
 
@@ -29,6 +29,30 @@ demo: assets
 
 test: assets
 	$(BIN)/python -m pytest -q
+
+# The tests that need no JVM, browser or long run (markers set in tests/conftest.py): under a minute.
+test-fast: assets
+	$(BIN)/python -m pytest -q -m "not spark and not cluster and not browser and not slow"
+
+LINTED := curator stages classifiers jobs tests benchmarks scripts
+lint: venv
+	$(BIN)/ruff check $(LINTED)
+
+# The wheel as users get it: sdist -> wheel (python -m build), installed with its dependencies
+# into a fresh venv (core only: no torch), then the CLI and `validate` on the demo manifest.
+# Everything is made under $(WHEEL_CHECK), which this target alone writes.
+WHEEL_CHECK := .cache/wheel-check
+wheel-check: venv
+	rm -rf $(WHEEL_CHECK)
+	$(BIN)/python -m build -q --outdir $(WHEEL_CHECK)/dist .
+	$(PYTHON) -m venv $(WHEEL_CHECK)/venv
+	$(WHEEL_CHECK)/venv/bin/pip install -q --upgrade pip
+	$(WHEEL_CHECK)/venv/bin/pip install -q $(WHEEL_CHECK)/dist/*.whl
+	cd $(WHEEL_CHECK) && venv/bin/python -c 'import importlib.metadata as m, curator; assert m.version("corpus-curator") == curator.__version__; print("corpus-curator", curator.__version__)'
+	cd $(WHEEL_CHECK) && venv/bin/curator --version >/dev/null
+	cd $(WHEEL_CHECK) && venv/bin/curator validate $(CURDIR)/manifests/demo.yaml
+	@if $(WHEEL_CHECK)/venv/bin/python -c 'import torch' 2>/dev/null; then \
+		echo "error: the core wheel pulled in torch (it belongs to the [models] extra)"; exit 1; fi
 
 # Headless Chromium + chromedriver for the report's browser test (Debian, as root); a no-op when
 # they are installed, and only a note without root (the test then skips, saying why).

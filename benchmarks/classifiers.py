@@ -98,8 +98,8 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(2)
 
-    from curator import assets
     from classifiers.detoxify_model import ToxicityModel, build_checkpoint
+    from curator import assets
     from curator.train import train_quality
     from stages.blocklist import UrlBlocklistFilter
     from stages.gopher import GopherQuality
@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     articles = real_articles()
     source = "shared corpus (aeb, 181 real articles)" if (SHARED / "extraction").is_dir() else "generated articles"
     junk = junk_pages(max(50, n_docs // 4))
-    rng = random.Random(1)
+    random.Random(1)
     texts, urls = [], []
     for i in range(n_docs):
         if i % 4 == 3:

@@ -368,11 +368,11 @@ def main() -> None:
                   "recall_j80": float("nan"), "false_merges_below_j50": None}
         s = ours["stats"]
         dt = None if args.no_datatrove else run_datatrove(docs, CACHE / "work-datatrove", s["bands"], s["rows"])
-        print(f"\nAccuracy: planted pairs found in one cluster, by true Jaccard of 5-gram shingles")
+        print("\nAccuracy: planted pairs found in one cluster, by true Jaccard of 5-gram shingles")
         print(f"{'Jaccard':<10}{'pairs':>8}{'ours':>10}{'datasketch':>12}")
         for key, (found, total) in q["buckets"].items():
             dfound = qd["buckets"][key][0]
-            fmt = lambda x: f"{x / total:.3f}" if total else "-"  # noqa: E731
+            fmt = lambda x: f"{x / total:.3f}" if total else "-"  # noqa: E731, B023
             print(f"{key:<10}{total:>8}{fmt(found):>10}{fmt(dfound):>12}")
         print(f"{'recall J>=0.8':<18}{q['recall_j80']:>10.4f}{qd['recall_j80']:>12.4f}")
         print(f"{'merged J<0.5':<18}{q['false_merges_below_j50']:>10}{str(qd['false_merges_below_j50']):>12}"

@@ -101,9 +101,13 @@ def run_ours(stages, docs: list[dict]) -> list[str | None]:
 
 # -- datatrove ------------------------------------------------------------------------------
 def dt_filters(names):
-    from datatrove.pipeline.filters import (C4QualityFilter, FineWebQualityFilter,
-                                            GopherQualityFilter, GopherRepetitionFilter,
-                                            LanguageFilter)
+    from datatrove.pipeline.filters import (
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
+        LanguageFilter,
+    )
 
     out = []
     for name in names:
@@ -178,7 +182,7 @@ def main() -> None:
     spaced = [lang not in NO_SPACE_LANGUAGES for lang in langs]
     n_spaced = sum(spaced)
     print(f"{n_spaced} of them in languages written with spaces (the others: "
-          f"{', '.join(f'{k} {v}' for k, v in Counter(l for l in langs if l in NO_SPACE_LANGUAGES).most_common())})\n")
+          f"{', '.join(f'{k} {v}' for k, v in Counter(lang for lang in langs if lang in NO_SPACE_LANGUAGES).most_common())})\n")
 
     # 1. agreement, each filter alone on every document (in this process)
     rows, disagreements, agreement, agreement_all = [], [], {}, {}

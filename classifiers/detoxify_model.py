@@ -24,13 +24,14 @@ import threading
 from pathlib import Path
 
 from curator.errors import EnvironmentProblem
+from curator.extras import require
 
 LABELS = (
     "toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack", "sexual_explicit",
 )
 """Every label Detoxify's published models give (after its own renaming)."""
 
-_MODELS: dict[tuple, "ToxicityModel"] = {}
+_MODELS: dict[tuple, ToxicityModel] = {}
 _LOCK = threading.Lock()
 
 
@@ -60,6 +61,7 @@ class ToxicityModel:
 
     def __init__(self, model_type: str = "original", checkpoint: str | None = None,
                  hf_config: str | None = None, threads: int = 1, max_chars: int = 2000):
+        require("the detoxify stage", "torch", "detoxify")
         import torch
 
         torch.set_num_threads(max(1, threads))
@@ -213,6 +215,7 @@ def build_checkpoint(folder: str | os.PathLike, seed: int = 0, steps: int = 0, h
     """A BERT classifier of the given size in Detoxify's checkpoint format (random, seeded,
     then `steps` of `_teach`). `hidden=768, layers=12, heads=12, intermediate=3072, max_len=512`
     has the shape and CPU cost of Detoxify's `original` (bert-base) model."""
+    require("building a Detoxify checkpoint (asset detoxify_tiny)", "torch")
     import torch
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 

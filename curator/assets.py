@@ -193,8 +193,13 @@ def _download(requirement: str, dest: Path) -> Path:
 
 def fetch(names: list[str] | None = None, log=print) -> None:
     """Download, verify and cache the named assets (all by default); a cached one is kept."""
+    from curator.extras import missing
+
     for name in names or sorted(ASSETS):
         asset = ASSETS[name]
+        if names is None and name == "detoxify_tiny" and missing("torch"):  # a core install
+            log("detoxify_tiny: skipped (needs torch: pip install 'corpus-curator[models]')")
+            continue
         if is_fetched(name):
             log(f"{name}: cached in {asset_dir(name)}")
             continue

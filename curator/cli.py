@@ -16,41 +16,83 @@ import sys
 from curator.errors import CuratorError, ManifestError
 
 
+class _Phases:
+    """The pipeline's phase names (curator.pipeline.PHASES, the one list) as argparse
+    `choices`, imported only when an option is checked or help is printed: `curator
+    --version` and `curator validate` do not pay for importing the pipeline."""
+
+    @staticmethod
+    def _names() -> tuple[str, ...]:
+        from curator.pipeline import PHASES
+
+        return PHASES
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __contains__(self, name) -> bool:
+        return name in self._names()
+
+
+def _epilog() -> str:
+    from curator.errors import EXIT_CODES
+
+    lines = [f"  {code:>3}  {what}" for code, what in EXIT_CODES.items()]
+    return ("exit codes:\n" + "\n".join(lines) + "\n\nlogging: -v for debug lines, -q for warnings only "
+            "(or CURATOR_LOG_LEVEL=DEBUG|INFO|WARNING|ERROR); progress and notes go to stderr, "
+            "command output to stdout")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="curator", description=__doc__)
+    import curator
+
+    p = argparse.ArgumentParser(prog="curator", description=__doc__.splitlines()[0].strip('`" '),
+                                epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"curator {curator.__version__}")
+    verbosity = argparse.ArgumentParser(add_help=False)  # -v/-q before or after the subcommand
+    for parser, default in ((p, 0), (verbosity, argparse.SUPPRESS)):
+        parser.add_argument("-v", "--verbose", action="count", default=default,
+                            help="more log lines (debug); overrides CURATOR_LOG_LEVEL")
+        parser.add_argument("-q", "--quiet", action="count", default=default,
+                            help="fewer log lines (-q warnings, -qq errors only)")
     sub = p.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run every phase of a manifest (finished phases are skipped)")
+
+    def add(name: str, **kw) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[verbosity], **kw)
+
+    run = add("run", help="run every phase of a manifest (finished phases are skipped)")
     run.add_argument("manifest")
-    run.add_argument("--until", choices=["extract", "annotate", "dedup", "tokenize", "mix", "shards"],
-                     help="stop after this phase")
+    run.add_argument("--until", choices=_Phases(), metavar="PHASE",
+                     help="stop after this phase: one of %(choices)s")
     run.add_argument("--force", action="store_true",
                      help="use an existing non-empty run directory that curator did not create, "
                           "as long as it holds none of the names a run writes (nothing in it is replaced)")
-    val = sub.add_parser("validate", help="check a manifest without starting Spark")
+    val = add("validate", help="check a manifest without starting Spark")
     val.add_argument("manifest")
-    assets = sub.add_parser("assets", help="model and tokenizer files")
+    add("schema", help="print the manifest's JSON Schema (for editors and their completion)")
+    assets = add("assets", help="model and tokenizer files")
     assets.add_argument("action", choices=["fetch", "list"])
-    st = sub.add_parser("stats", help="print the funnel, drop reasons, duplicates, mixture and shards of a run")
+    st = add("stats", help="print the funnel, drop reasons, duplicates, mixture and shards of a run")
     st.add_argument("run_dir")
     st.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-    df = sub.add_parser("diff", help="what changed between two runs (settings, funnel, drop reasons, mixture)")
+    df = add("diff", help="what changed between two runs (settings, funnel, drop reasons, mixture)")
     df.add_argument("run_a")
     df.add_argument("run_b")
     df.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-    rp = sub.add_parser("report", help="(re)write RUN_DIR/report.html")
+    rp = add("report", help="(re)write RUN_DIR/report.html")
     rp.add_argument("run_dir")
-    mix = sub.add_parser("mix", help="mixture tools")
+    mix = add("mix", help="mixture tools")
     mix_sub = mix.add_subparsers(dest="mix_command", required=True)
     mp = mix_sub.add_parser("plan", help="tokens, epochs and documents per domain a weight set implies (no Spark)")
     mp.add_argument("manifest")
     mp.add_argument("--weights", action="append", metavar="D=W,...",
                     help="another weight set to compare, e.g. web=0.7,code=0.3 (repeatable)")
     mp.add_argument("--budget", help="total output tokens, e.g. 1.5T, 200B, 40M")
-    ins = sub.add_parser("inspect", help="rejected documents of a run directory (or the contents of a shard)")
+    ins = add("inspect", help="rejected documents of a run directory (or the contents of a shard)")
     ins.add_argument("path", help="a run directory (has stats/) or a shard")
     ins.add_argument("-n", type=int, default=5, help="how many documents to show (default 5)")
     ins.add_argument("--reason", help="drop reason, e.g. gopher_quality.word_count; without it, list the reasons")
-    tr = sub.add_parser("train", help="train a classifier (see curator/train.py)")
+    tr = add("train", help="train a classifier (see curator/train.py)")
     tr.add_argument("what", choices=["quality"])
     tr.add_argument("--positive", nargs="+", required=True, help=".txt/.jsonl/.parquet files or folders")
     tr.add_argument("--negative", nargs="+", required=True, help=".txt/.jsonl/.parquet files or folders")
@@ -127,6 +169,9 @@ def _terminated(signum, frame):
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from curator.log import configure, level_from
+
+    configure(level_from(args.verbose, args.quiet))
     import signal
     import threading
 
@@ -151,93 +196,129 @@ def main(argv: list[str] | None = None) -> int:
         return _error(full) if full is not None else _unexpected(e)
 
 
-def _dispatch(args) -> int:
+def _validate(args) -> int:
+    from curator.manifest import load
     from curator.terminal import shown
 
-    if args.command == "validate":
-        from curator.manifest import load
+    m = load(args.manifest)
+    print(f"{shown(args.manifest)}: ok ({len(m.sources)} sources, {len(m.stages)} stages, run dir {shown(m.run_dir)})")
+    return 0
 
-        m = load(args.manifest)
-        print(f"{shown(args.manifest)}: ok ({len(m.sources)} sources, {len(m.stages)} stages, run dir {shown(m.run_dir)})")
+
+def _run(args) -> int:
+    from curator.manifest import load
+    from curator.pipeline import Pipeline
+    from curator.report import print_summary
+    from curator.terminal import shown
+
+    m = load(args.manifest)
+    Pipeline(m, force=args.force).run(until=args.until)
+    print_summary(m.run_dir)
+    print(f"run directory: {shown(m.run_dir)}  (report: {shown(m.run_dir / 'report.html')})")
+    return 0
+
+
+def _schema(args) -> int:
+    import json
+
+    from curator.schema_json import manifest_json_schema
+
+    print(json.dumps(manifest_json_schema(), indent=1))
+    return 0
+
+
+def _assets(args) -> int:
+    from curator import assets
+
+    if args.action == "fetch":
+        assets.fetch()
+    else:
+        for name, a in sorted(assets.ASSETS.items()):
+            state = "cached" if assets.is_fetched(name) else "missing"
+            print(f"{name:8} {state:8} {a.description}")
+    return 0
+
+
+def _train(args) -> int:
+    from curator.train import train_quality, train_settings
+
+    train_quality(args.positive, args.negative, args.out, args.holdout, train_settings(args))
+    return 0
+
+
+def _stats(args) -> int:
+    """Exit 4 when the run's accounting does not add up (the tables say where)."""
+    if args.json:
+        import json
+
+        from curator.runstats import collect
+
+        info = collect(args.run_dir)
+        print(json.dumps(info, indent=1, sort_keys=True))
+        return 4 if info["accounting_problems"] else 0
+    from curator.report import print_stats
+
+    return 4 if print_stats(args.run_dir)["accounting_problems"] else 0
+
+
+def _diff(args) -> int:
+    from curator.rundiff import diff, print_diff
+
+    if args.json:
+        import json
+
+        print(json.dumps(diff(args.run_a, args.run_b), indent=1, sort_keys=True, default=str))
+    else:
+        print_diff(args.run_a, args.run_b)
+    return 0
+
+
+def _report(args) -> int:
+    from pathlib import Path
+
+    from curator.report import write_report
+    from curator.rundir import RUN_MARKER, is_marked
+    from curator.terminal import shown
+
+    if os.path.lexists(Path(args.run_dir) / "report.html") and not is_marked(args.run_dir):
+        raise ManifestError(
+            f"{args.run_dir} is not a curator run directory (no {RUN_MARKER}): its report.html "
+            f"is not curator's to overwrite"
+        )
+    print(f"report: {shown(write_report(args.run_dir))}")
+    return 0
+
+
+def _mix(args) -> int:
+    from curator.mixplan import mix_plan
+
+    return mix_plan(args.manifest, args.weights, args.budget)
+
+
+def _inspect(args) -> int:
+    from pathlib import Path
+
+    if (Path(args.path) / "stats").is_dir():
+        from curator.report import print_rejected
+
+        print_rejected(args.path, args.reason, args.n)
         return 0
-    if args.command == "run":
-        from curator.manifest import load
-        from curator.pipeline import Pipeline
-        from curator.report import print_summary
+    try:
+        from curator import inspect_shards  # shard files are decoded by their own module
+    except ImportError:
+        raise ManifestError(f"{args.path}: not a run directory (no stats/ folder inside)") from None
+    return inspect_shards.main(args)
 
-        m = load(args.manifest)
-        Pipeline(m, force=args.force).run(until=args.until)
-        print_summary(m.run_dir)
-        print(f"run directory: {shown(m.run_dir)}  (report: {shown(m.run_dir / 'report.html')})")
-        return 0
-    if args.command == "assets":
-        from curator import assets
 
-        if args.action == "fetch":
-            assets.fetch()
-        else:
-            for name, a in sorted(assets.ASSETS.items()):
-                state = "cached" if assets.is_fetched(name) else "missing"
-                print(f"{name:8} {state:8} {a.description}")
-        return 0
-    if args.command == "train":
-        from curator.train import train_settings, train_quality
+COMMANDS = {
+    "run": _run, "validate": _validate, "schema": _schema, "assets": _assets, "stats": _stats,
+    "diff": _diff, "report": _report, "mix": _mix, "inspect": _inspect, "train": _train,
+}
+"""Subcommand -> handler(args) -> exit code; each handler imports what it needs."""
 
-        train_quality(args.positive, args.negative, args.out, args.holdout, train_settings(args))
-        return 0
-    if args.command == "stats":
-        if args.json:
-            import json
 
-            from curator.runstats import collect
-
-            info = collect(args.run_dir)
-            print(json.dumps(info, indent=1, sort_keys=True))
-            return 4 if info["accounting_problems"] else 0
-        from curator.report import print_stats
-
-        return 4 if print_stats(args.run_dir)["accounting_problems"] else 0
-    if args.command == "diff":
-        from curator.rundiff import diff, print_diff
-
-        if args.json:
-            import json
-
-            print(json.dumps(diff(args.run_a, args.run_b), indent=1, sort_keys=True, default=str))
-        else:
-            print_diff(args.run_a, args.run_b)
-        return 0
-    if args.command == "report":
-        from pathlib import Path
-
-        from curator.report import write_report
-        from curator.rundir import RUN_MARKER, is_marked
-
-        if os.path.lexists(Path(args.run_dir) / "report.html") and not is_marked(args.run_dir):
-            raise ManifestError(
-                f"{args.run_dir} is not a curator run directory (no {RUN_MARKER}): its report.html "
-                f"is not curator's to overwrite"
-            )
-        print(f"report: {shown(write_report(args.run_dir))}")
-        return 0
-    if args.command == "mix":
-        from curator.mixplan import mix_plan
-
-        return mix_plan(args.manifest, args.weights, args.budget)
-    if args.command == "inspect":
-        from pathlib import Path
-
-        if (Path(args.path) / "stats").is_dir():
-            from curator.report import print_rejected
-
-            print_rejected(args.path, args.reason, args.n)
-            return 0
-        try:
-            from curator import inspect_shards  # shard files are decoded by their own module
-        except ImportError:
-            raise ManifestError(f"{args.path}: not a run directory (no stats/ folder inside)") from None
-        return inspect_shards.main(args)
-    raise AssertionError(args.command)
+def _dispatch(args) -> int:
+    return COMMANDS[args.command](args)
 
 
 if __name__ == "__main__":

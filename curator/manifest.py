@@ -25,9 +25,20 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from curator.errors import ManifestError
+from curator.errors import InputError, ManifestError
 from curator.redact import redact_input
 from curator.rundir import check_location
 from curator.terminal import visible
@@ -101,6 +112,10 @@ class Source(_Model):
     """Seed of `sample` (0 .. 2**63-1)."""
     snapshot: str | None = None
     """Snapshot name kept per document; default: the CC-MAIN-YYYY-WW found in the file's path."""
+    anonymous: bool = False
+    """Read this source's s3:// inputs, paths file and prefix without credentials (unsigned
+    requests, for public buckets). Default: signed with the AWS SDK's credential chain
+    (AWS_* variables, the AWS_PROFILE/default profile, web identity, the instance role)."""
     # code
     ref: str = "HEAD"
     """Git ref read from repositories (working trees and bare clones)."""
@@ -108,7 +123,7 @@ class Source(_Model):
     """SPDX ids of repository licences to keep; ["*"] keeps every repository, even unlicensed."""
 
     @model_validator(mode="after")
-    def _has_inputs(self) -> "Source":
+    def _has_inputs(self) -> Source:
         if not self.inputs and not self.paths_file:
             raise ValueError("give `inputs` or `paths_file`")
         if self.paths_file and self.kind != "warc":
@@ -186,7 +201,7 @@ class MinHashSettings(_Model):
     the longest text, then the smallest id."""
 
     @model_validator(mode="after")
-    def _bands_rows(self) -> "MinHashSettings":
+    def _bands_rows(self) -> MinHashSettings:
         if (self.bands is None) != (self.rows is None):
             raise ValueError("set both dedup.minhash.bands and dedup.minhash.rows, or neither")
         if self.bands is not None and self.bands * self.rows > self.num_perm:
@@ -277,7 +292,7 @@ class ShardSettings(_Model):
         return v
 
     @model_validator(mode="after")
-    def _shard_holds_a_window(self) -> "ShardSettings":
+    def _shard_holds_a_window(self) -> ShardSettings:
         if self.tokens_per_shard < max(self.seq_lens):
             raise ValueError(f"tokens_per_shard {self.tokens_per_shard} is below the longest seq_len {max(self.seq_lens)}")
         return self
@@ -307,13 +322,47 @@ class OutputSettings(_Model):
     1000: they are collected on the driver)."""
 
 
+class StageEntry(BaseModel):
+    """One item of `stages:`: the name as the manifest writes it (`c4`, `mymod:MyFilter`), the
+    stage class it names, and its settings parsed once into the stage's Settings model (every
+    default filled in). Workers get these models as they are; nothing validates them again.
+    Written back (manifest.lock.yaml) as `- <name>: {settings}`."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    name: str
+    stage: Any = Field(exclude=True)
+    settings: Any
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_item(cls, value: Any) -> Any:
+        """`{name: settings}` as written in YAML (Manifest.model_validate on a plain dict):
+        parsed by `parse_stage`, every problem in one message."""
+        if isinstance(value, dict) and set(value) != {"name", "stage", "settings"}:
+            entry, problems = parse_stage(value, None, ".")
+            if problems:
+                raise PydanticCustomError("stage", "; ".join(problems))
+            return {"name": entry.name, "stage": entry.stage, "settings": entry.settings}
+        return value
+
+    @model_serializer(mode="plain")
+    def _as_item(self, info: SerializationInfo) -> dict[str, Any]:
+        return {self.name: self.settings.model_dump(mode=info.mode)}
+
+    def spec(self) -> tuple[str, dict[str, Any]]:
+        """(name, settings as JSON values): what the run's fingerprint hashes."""
+        return self.name, self.settings.model_dump(mode="json")
+
+
 class Manifest(_Model):
     run: str = Field(max_length=100)
     """The run directory's name under output.dir: one folder name of letters, digits, `.`,
     `_` and `-`, not starting with `.` (so never `.` or `..`)."""
     sources: list[Source] = Field(min_length=1)
     extract: ExtractSettings = ExtractSettings()
-    stages: list[dict[str, Any]] = []
+    stages: list[StageEntry] = []
+    """Per-document stages in order, each parsed into its Settings model (see `parse_stage`)."""
     dedup: DedupSettings = DedupSettings()
     mixture: MixtureSettings
     tokenizer: TokenizerSettings = TokenizerSettings()
@@ -334,7 +383,7 @@ class Manifest(_Model):
         return v
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> "Manifest":
+    def _cross_checks(self) -> Manifest:
         names = [s.name for s in self.sources]
         if len(set(names)) != len(names):
             raise ValueError(f"source names must be unique, got {names}")
@@ -355,8 +404,8 @@ class Manifest(_Model):
         return Path(self.output.dir) / self.run
 
     def stage_specs(self) -> list[tuple[str, dict[str, Any]]]:
-        """The stages as (name, settings) pairs, in order."""
-        return [next(iter(item.items())) for item in self.stages]
+        """The stages as (name, settings with every default) pairs, in order."""
+        return [e.spec() for e in self.stages]
 
 
 def _loc(loc: tuple) -> str:
@@ -398,10 +447,6 @@ def _non_finite(value: Any, where: str) -> str | None:
     return None
 
 
-STAGE_PATH_KEYS = ("model", "checkpoint", "huggingface_config", "lists", "url_lists")
-"""Stage settings that name files: relative values are anchored at the manifest's folder."""
-
-
 def anchor_path(value: Any, base_dir: str) -> Any:
     """A relative local path made absolute from `base_dir`; `asset:`/`tiktoken:` names, URIs,
     absolute paths and lists of them are resolved item by item or left as they are."""
@@ -413,35 +458,78 @@ def anchor_path(value: Any, base_dir: str) -> Any:
     return os.path.normpath(os.path.join(base_dir, value))
 
 
-def anchor_stage_paths(settings: dict[str, Any], base_dir: str) -> dict[str, Any]:
-    """Stage settings with their file paths anchored (executors run in other folders)."""
-    return {k: anchor_path(v, base_dir) if k in STAGE_PATH_KEYS else v for k, v in settings.items()}
+def anchor_settings(settings: BaseModel, base_dir: str) -> BaseModel:
+    """Parsed stage settings with the values of their path-typed fields (stages.base.AssetPath,
+    alone, optional or in lists) anchored at `base_dir`: executors run in other folders."""
+    from stages.base import path_fields
+
+    for field in path_fields(type(settings)):
+        setattr(settings, field, anchor_path(getattr(settings, field), base_dir))
+    return settings
 
 
-def _validate_stages(m: Manifest) -> None:
-    from stages import registry
+def anchor_stage_paths(settings: dict[str, Any], base_dir: str, stage: str | None = None) -> dict[str, Any]:
+    """Raw stage settings (a manifest being written) with their path-typed fields anchored;
+    `stage` names the stage; without it, every field that is a path in any known stage."""
+    from stages import find, registry
+    from stages.base import path_fields
 
-    known = registry()
-    for i, item in enumerate(m.stages):
-        if not isinstance(item, dict) or len(item) != 1:
-            raise ManifestError(f"stages[{i}]: write each stage as `- <name>: {{settings}}`")
-        name, settings = next(iter(item.items()))
-        bad = _non_finite(settings, f"stages[{i}].{name}")
-        if bad:
-            raise ManifestError(f"{bad}: Input should be a finite number")
-        if name not in known:
-            raise ManifestError(
-                f"stages[{i}]: unknown stage {name!r}; allowed: {', '.join(sorted(known))}"
-            )
-        try:
-            validated = known[name].Settings.model_validate(settings or {})
-        except ValidationError as e:
-            first = e.errors()[0]
-            raise ManifestError(f"stages[{i}].{name}.{_format_error(first)}") from None
-        for key, value in (settings or {}).items():  # `min_doc_words: true` is not 1
-            if isinstance(value, bool) and not isinstance(getattr(validated, key, None), bool):
-                raise ManifestError(f"stages[{i}].{name}.{key}: Input should be a number, not a boolean (got {value})")
-        item[name] = anchor_stage_paths(settings or {}, m.base_dir)
+    classes = [find(stage)] if stage is not None else list(registry().values())
+    keys = {f for cls in classes for f in path_fields(cls.Settings)}
+    return {k: anchor_path(v, base_dir) if k in keys else v for k, v in (settings or {}).items()}
+
+
+def parse_stage(item: Any, index: int | None, base_dir: str | None) -> tuple[StageEntry | None, list[str]]:
+    """One `stages:` item parsed into its StageEntry, or None and every problem found in it,
+    each as one line starting with its path (`stages[3].c4.min_sentences: ...`)."""
+    from stages import find
+
+    at = f"stages[{index}]" if index is not None else "stage"
+    if not isinstance(item, dict) or len(item) != 1:
+        return None, [f"{at}: write each stage as `- <name>: {{settings}}`"]
+    name, settings = next(iter(item.items()))
+    if not isinstance(name, str):
+        return None, [f"{at}: the stage name must be text, got {_shown(name)}"]
+    try:
+        cls = find(name)
+    except LookupError as e:
+        return None, [f"{at}: {e}"]
+    except TypeError as e:  # a plug-in that reuses a stage's name, raised as its module loads
+        return None, [f"{at}: {e}"]
+    if settings is None:
+        settings = {}
+    if not isinstance(settings, dict):
+        return None, [f"{at}.{name}: the settings must be a mapping of keys to values, got {_shown(settings)}"]
+    bad = _non_finite(settings, f"{at}.{name}")
+    if bad:
+        return None, [f"{bad}: Input should be a finite number"]
+    try:
+        validated = cls.Settings.model_validate(settings)
+    except ValidationError as e:
+        return None, [f"{at}.{name}{'.' if err['loc'] else ': '}{_format_error(err)}" for err in e.errors()]
+    problems = [
+        f"{at}.{name}.{key}: Input should be a number, not a boolean (got {value})"
+        for key, value in settings.items()  # `min_doc_words: true` is not 1
+        if isinstance(value, bool) and not isinstance(getattr(validated, key, None), bool)
+    ]
+    if problems:
+        return None, problems
+    if base_dir is not None:
+        anchor_settings(validated, base_dir)
+    return StageEntry.model_construct(name=name, stage=cls, settings=validated), []
+
+
+def parse_stages(items: Any, base_dir: str) -> tuple[list[StageEntry], list[str]]:
+    """Every item of `stages:` parsed; the entries and every problem of every stage."""
+    if not isinstance(items, list):
+        return [], [f"stages: Input should be a valid list (got {_shown(items)})"]
+    entries, problems = [], []
+    for i, item in enumerate(items):
+        entry, found = parse_stage(item, i, base_dir)
+        problems += found
+        if entry is not None:
+            entries.append(entry)
+    return entries, problems
 
 
 def expand_inputs(m: Manifest, source_index: int) -> list[str]:
@@ -455,7 +543,7 @@ def expand_inputs(m: Manifest, source_index: int) -> list[str]:
         full = pattern if os.path.isabs(pattern) else os.path.join(m.base_dir, pattern)
         matches = sorted(glob.glob(full))
         if not matches:
-            raise ManifestError(
+            raise InputError(
                 f"sources[{source_index}].inputs[{j}]: no file matches {pattern!r} "
                 f"(looked for {full}; relative paths start at the manifest's folder)"
             )
@@ -463,27 +551,63 @@ def expand_inputs(m: Manifest, source_index: int) -> list[str]:
     return paths
 
 
+def _problems(problems: list[str], cls: type[ManifestError] = ManifestError) -> ManifestError:
+    """Every problem found, as one line joined by "; " (each starts with its path); the list
+    itself is kept on the error as `.problems`."""
+    err = cls("; ".join(problems))
+    err.problems = list(problems)
+    return err
+
+
 def parse(data: Any, base_dir: str = ".") -> Manifest:
+    """The validated manifest; ManifestError listing every problem of the manifest and of
+    each stage's settings in one message (a single problem is a single line as before)."""
     if not isinstance(data, dict):
         raise ManifestError("the manifest must be a YAML mapping at the top level")
+    base_dir = os.path.abspath(base_dir)
+    order = list(data)
+    found: list[tuple[int, str]] = []  # (position of the top-level key, problem): the file's order
+    m = None
     try:
-        m = Manifest.model_validate(data)
+        m = Manifest.model_validate({k: v for k, v in data.items() if k != "stages"})
     except ValidationError as e:
-        raise ManifestError(_format_error(e.errors()[0])) from None
-    m.base_dir = os.path.abspath(base_dir)
+        for err in e.errors():
+            top = err["loc"][0] if err["loc"] else None
+            found.append((order.index(top) if top in order else len(order), _format_error(err)))
+    entries, stage_problems = parse_stages(data.get("stages", []), base_dir)
+    at = order.index("stages") if "stages" in order else len(order)
+    found += [(at, p) for p in stage_problems]
+    if found:
+        raise _problems([p for _, p in sorted(found, key=lambda x: x[0])])
+    m.stages = entries
+    m.base_dir = base_dir
     m.output.dir = os.path.expanduser(m.output.dir)  # once: the checks and the run use this
-    check_location(m.run_dir, m.base_dir)
+    problems: list[str] = []
+    only_inputs = True  # every problem is an input's (a file missing, nothing matching): InputError
+    try:
+        check_location(m.run_dir, m.base_dir)
+    except ManifestError as e:
+        problems.append(str(e))
+        only_inputs = False
     m.tokenizer.path = anchor_path(m.tokenizer.path, m.base_dir)
-    _validate_stages(m)
     seen: dict[str, str] = {}
     for i, src in enumerate(m.sources):
         pf = src.paths_file
         if pf and "://" not in pf and not os.path.isfile(pf if os.path.isabs(pf) else os.path.join(m.base_dir, pf)):
-            raise ManifestError(f"sources[{i}].paths_file: {pf} not found (relative paths start at the manifest's folder)")
-        for p in expand_inputs(m, i):
+            problems.append(f"sources[{i}].paths_file: {pf} not found (relative paths start at the manifest's folder)")
+        try:
+            paths = expand_inputs(m, i)
+        except ManifestError as e:
+            problems.append(str(e))
+            only_inputs = only_inputs and isinstance(e, InputError)
+            continue
+        for p in paths:
             if p in seen:
-                raise ManifestError(f"sources[{i}]: input {p} is also read by source {seen[p]!r}")
+                problems.append(f"sources[{i}]: input {p} is also read by source {seen[p]!r}")
+                only_inputs = False
             seen[p] = src.name
+    if problems:
+        raise _problems(problems, InputError if only_inputs else ManifestError)
     return m
 
 
@@ -590,7 +714,9 @@ def load(path: str | os.PathLike) -> Manifest:
     try:
         return parse(data, base_dir=str(path.parent))
     except ManifestError as e:
-        raise ManifestError(f"{path}: {e}") from None
+        err = type(e)(f"{path}: {e}")  # an InputError stays one
+        err.problems = [f"{path}: {p}" for p in getattr(e, "problems", [str(e)])]
+        raise err from None
     except RecursionError:
         raise ManifestError(f"{path}: values nested too deeply") from None
 

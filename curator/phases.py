@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from curator.errors import ManifestError
+from curator.log import log as _log
 from curator.rundir import RUN_MARKER, disk_full, is_marked, read_bounded
 from curator.rundir import is_real_dir as _is_real_dir
 from curator.rundir import is_regular_file as _is_regular
@@ -96,7 +97,7 @@ class PhaseResult:
 
 
 class PhaseRunner:
-    def __init__(self, run_dir: str | os.PathLike, log: Callable[[str], None] = print):
+    def __init__(self, run_dir: str | os.PathLike, log: Callable[[str], None] = _log):
         self.run_dir = Path(run_dir)
         self.log = log
 

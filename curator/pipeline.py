@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pyarrow as pa
 
@@ -22,13 +23,11 @@ from curator.assets import resolve
 from curator.errors import AccountingError
 from curator.manifest import Manifest, dump_resolved, expand_inputs
 from curator.phases import PhaseResult, PhaseRunner, fingerprint, write_atomic
+from curator.rundir import PHASE_DIRS
 from curator.schema import DOC_SCHEMA, conform, spark_schema
 
-PHASES = ("extract", "annotate", "dedup", "tokenize", "mix", "shards")
-OUTPUT_DIRS = {
-    "extract": "extracted", "annotate": "annotated", "dedup": "deduped",
-    "tokenize": "tokenized", "mix": "mixed", "shards": "shards",
-}
+PHASES = tuple(PHASE_DIRS)
+OUTPUT_DIRS = PHASE_DIRS
 
 
 # -- per-partition functions (run on the Python workers) ---------------------------------
@@ -50,7 +49,8 @@ def _task_rows(index: int, task: tuple, settings, sources: dict):
     src = sources[source]
     tally = Tally()
     if kind == "warc":
-        rows = read_warc(payload, source, domain, settings, src["snapshot"], tally=tally)
+        rows = read_warc(payload, source, domain, settings, src["snapshot"], tally=tally,
+                         anonymous=src.get("anonymous", False))
     else:
         rows = read_code_task(json.loads(payload), source, domain, settings, src["licenses"], tally=tally)
     held = None  # one row of look-ahead, so the last one can carry the count
@@ -144,12 +144,11 @@ _STAGES: dict[str, list] = {}
 
 
 def _annotate_batches(batches, specs: list, in_schema: pa.Schema):
-    from stages import registry
-
-    key = json.dumps(specs, sort_keys=True)
+    """`specs`: (stage class, parsed settings) pairs, shipped as they are: the worker imports
+    each class's module by name and uses the settings without validating them again."""
+    key = json.dumps([(f"{cls.__module__}:{cls.__qualname__}", s.model_dump(mode="json")) for cls, s in specs], sort_keys=True)
     if key not in _STAGES:  # one set of stage objects (and models) per Python worker
-        known = registry()
-        _STAGES[key] = [known[name](settings) for name, settings in specs]
+        _STAGES[key] = [cls(settings) for cls, settings in specs]
     stages = _STAGES[key]
     for batch in batches:
         batch = conform(batch, in_schema)
@@ -158,12 +157,37 @@ def _annotate_batches(batches, specs: list, in_schema: pa.Schema):
         yield batch
 
 
+def _ship_stage_module(spark, cls) -> None:
+    """A plug-in stage defined in a single top-level .py file outside this project and outside
+    site-packages is sent to the executors (SparkContext.addPyFile), so that they can import it
+    wherever they run. A plug-in package must be installed on (or on the PYTHONPATH of) every
+    executor; local mode's workers inherit the driver's PYTHONPATH."""
+    import sys
+    import sysconfig
+
+    mod = sys.modules.get(cls.__module__)
+    origin = getattr(getattr(mod, "__spec__", None), "origin", None)
+    if (mod is None or "." in cls.__module__ or getattr(mod, "__path__", None) is not None
+            or not origin or not origin.endswith(".py")):
+        return
+    origin = os.path.realpath(origin)
+    paths = sysconfig.get_paths()
+    project = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    if any(origin.startswith(os.path.realpath(r) + os.sep) for r in (paths["purelib"], paths["platlib"], project)):
+        return
+    spark.sparkContext.addPyFile(origin)
+
+
 # -- the run -------------------------------------------------------------------------------
 
 class Pipeline:
-    def __init__(self, manifest: Manifest, spark=None, log: Callable[[str], None] = print, force: bool = False):
+    def __init__(self, manifest: Manifest, spark=None, log: Callable[[str], None] | None = None, force: bool = False):
         """Nothing is created on disk here; `run` claims the run directory. `force` takes an
-        existing non-empty folder without the project's marker (see curator/rundir.py)."""
+        existing non-empty folder without the project's marker (see curator/rundir.py).
+        Progress and notes go to `log` (default: the `curator` logger, see curator/log.py)."""
+        from curator.log import log as default_log
+
+        log = log or default_log
         self.m = manifest
         self.log = log
         self.force = force
@@ -194,6 +218,10 @@ class Pipeline:
         from curator.rundir import check_location, disk_full, open_run
 
         check_location(self.run_dir, self.m.base_dir)
+        if self._spark is None:  # no Java: one clear line before the run directory is touched
+            from curator.spark import check_java
+
+            check_java()
         with open_run(self.run_dir, force=self.force, log=self.log):
             try:
                 write_atomic(self.run_dir / "manifest.lock.yaml", dump_resolved(self.m))
@@ -207,9 +235,10 @@ class Pipeline:
                     "mix": self.m.mixture.model_dump(),
                     "shards": self.m.shards.model_dump(),
                 }
+                code = self._code_fingerprints()
                 for phase in PHASES:
-                    fp = fingerprint({"phase": phase, "code": curator.__version__, "after": previous,
-                                      "settings": settings[phase]})
+                    fp = fingerprint({"phase": phase, "version": curator.__version__, "code": code[phase],
+                                      "after": previous, "settings": settings[phase]})
                     build = partial(getattr(self, f"_{phase}"), tok_info=tok_info)
                     docs_in = self.results[PHASES[PHASES.index(phase) - 1]].stats.get("kept") if self.results else None
                     with self.progress.phase(phase, docs_in) as shown:
@@ -225,6 +254,16 @@ class Pipeline:
                     raise
                 raise full from None
         return self.results
+
+    def _code_fingerprints(self) -> dict[str, str]:
+        """Per phase, a hash of the source it runs (curator/codeprint.py): an edited filter or
+        reader re-runs its phase and every phase after it."""
+        from curator.codeprint import code_fingerprint
+
+        stages = [getattr(e, "stage", None) for e in self.m.stages]  # the manifest's resolved classes
+        if not all(isinstance(s, type) for s in stages):
+            stages = [name for name, _ in self.m.stage_specs()]
+        return {p: code_fingerprint(p, stages if p == "annotate" else ()) for p in PHASES}
 
     # -- inputs ----------------------------------------------------------------------------
     def _input_state(self) -> list:
@@ -308,7 +347,8 @@ class Pipeline:
             for path in expand_inputs(self.m, i):
                 for task in code_tasks(path, src.ref, self.m.extract):
                     tasks.append((src.name, src.domain, "code", json.dumps(task)))
-        sources = {s.name: {"snapshot": s.snapshot, "licenses": s.licenses} for s in self.m.sources}
+        sources = {s.name: {"snapshot": s.snapshot, "licenses": s.licenses, "anonymous": s.anonymous}
+                   for s in self.m.sources}
         df = extract_frame(self.spark, tasks, self.m.extract, sources)
         stats = self._finish(df, out, "extract", None)
         written = self.spark.read.parquet(str(out))
@@ -319,13 +359,11 @@ class Pipeline:
         return stats
 
     def _annotate(self, out: Path, tok_info) -> dict[str, Any]:
-        from stages import registry
-
-        specs = self.m.stage_specs()
+        specs = [(e.stage, e.settings) for e in self.m.stages]
         schema = DOC_SCHEMA
-        known = registry()
-        for name, _ in specs:
-            schema = known[name].output_schema(schema)
+        for cls, _ in specs:
+            schema = cls.output_schema(schema)
+            _ship_stage_module(self.spark, cls)
         fn = partial(_annotate_batches, specs=specs, in_schema=DOC_SCHEMA)
         df = self._read_kept("extract").mapInArrow(fn, spark_schema(schema))
         return self._finish(df, out, "annotate", self._kept_in("extract"))

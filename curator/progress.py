@@ -7,11 +7,12 @@ jobs known so far. Documents per second is estimated from the documents the phas
 (what the phase before it kept) times the fraction of tasks done; the extract phase does not
 know its count in advance, so it shows tasks only until it ends. The line left when a phase
 ends has its real documents per second. Shown with `rich` on a terminal; quiet when the
-output is not a TTY or `CI` is set.
+output is not a TTY, `CI` is set or the log level is above INFO (`curator -q`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -113,7 +114,11 @@ class Progress:
     def __init__(self, stream=None, enabled: bool | None = None, interval_s: float = 0.5,
                  tracker: Callable[[], Any] = active_tracker):
         self.stream = stream if stream is not None else sys.stderr
-        self.enabled = should_show(self.stream) if enabled is None else enabled
+        if enabled is None:  # `-q` (the `curator` logger above INFO) hides the live line too
+            from curator.log import logger
+
+            enabled = should_show(self.stream) and logger.level <= logging.INFO  # NOTSET: not configured
+        self.enabled = enabled
         self.interval_s = interval_s
         self.tracker = tracker
         self.last: Snapshot | None = None

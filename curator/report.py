@@ -2,7 +2,8 @@
 
 The numbers come from curator.runstats; this module only lays them out. report.html is one
 self-contained file (inline CSS and SVG, no script, nothing fetched), so it opens offline
-and can be mailed around; every piece of document text or URL in it is HTML-escaped. Data
+and can be mailed around; it is rendered from Jinja2 templates (curator/templates/) with
+autoescaping, so every piece of document text or URL in it is HTML-escaped. Data
 reaches the terminal and the page only through curator.terminal: control characters and
 bidi overrides escaped, never read as rich markup, and user-info and secret query values of
 input URLs masked even when an older run wrote them into its stats or samples.
@@ -10,7 +11,6 @@ input URLs masked even when an older run wrote them into its stats or samples.
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import Any
@@ -307,30 +307,56 @@ details.doc{margin:0.3em 0 0.3em 1em}
 .muted{color:#777}
 .bad{color:#b00}
 """
+TEMPLATES = Path(__file__).with_name("templates")
 
 
-class _Html:
-    def __init__(self):
-        self.parts: list[str] = []
+def _finalize(value: Any) -> Any:
+    """What every `{{ value }}` of the templates goes through before autoescape: data is a
+    label about inputs or the run, so secrets are masked and control characters escaped
+    (curator.terminal.shown); Markup (a plot, a URL or text already made safe) passes."""
+    from markupsafe import Markup
 
-    def add(self, *parts: str) -> None:
-        self.parts.extend(parts)
-
-    def table(self, header: list[str], rows: list[list[Any]], numeric: set[int] = frozenset()) -> None:
-        self.add("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>")
-        for row in rows:
-            cells = "".join(
-                f"<td class=n>{e(_n(v))}</td>" if i in numeric else f"<td>{e(_n(v))}</td>"
-                for i, v in enumerate(row)
-            )
-            self.add(f"<tr>{cells}</tr>")
-        self.add("</table>")
+    if isinstance(value, Markup):
+        return value
+    return shown("" if value is None else value)
 
 
-def e(value: Any) -> str:
-    """A label of data (name, reason, id, input) for the page: secrets masked, controls
-    escaped, HTML-escaped."""
-    return html.escape(shown(value))
+def _safe_url(url: Any):
+    """A document's own URL (user-info masked, controls escaped), HTML-escaped."""
+    from markupsafe import escape
+
+    return escape(shown_url(url))
+
+
+def _safe_body(body: Any):
+    """A document's text: lines and tabs kept, other controls escaped, HTML-escaped."""
+    from markupsafe import escape
+
+    return escape(visible(body, body=True))
+
+
+def _environment():
+    """The Jinja2 environment of report.html: autoescape on for every template (so a value
+    can only reach the page as markup if report.py marks it so), undefined names an error."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, finalize=_finalize,
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    env.filters.update(n=_n, url=_safe_url, body=_safe_body)
+    return env
+
+
+def _table(header: list[str], rows: list[list[Any]], numeric: set[int] = frozenset()) -> dict[str, Any]:
+    return {"header": header, "rows": rows, "numeric": set(numeric)}
+
+
+def _svg(svg: str):
+    """A plot of curator.plots, which escapes its own labels: trusted markup."""
+    from markupsafe import Markup
+
+    return Markup(svg)
 
 
 def _labels(values: list[Any]) -> list[str]:
@@ -338,180 +364,129 @@ def _labels(values: list[Any]) -> list[str]:
     return [shown(v) for v in values]
 
 
-def _section(h: _Html, key: str) -> None:
-    h.add(f"<section id='{key}'><h2>{html.escape(SECTIONS[key])}</h2>")
+def report_context(run_dir: Path) -> dict[str, Any]:
+    """Everything report.html shows, as plain values (and the SVG plots), by section."""
+    from markupsafe import Markup
+
+    stats = runstats.load_phase_stats(run_dir)
+    ctx: dict[str, Any] = {
+        "run": run_dir.name, "css": Markup(CSS), "sections": SECTIONS,
+        "accounting": runstats.accounting_problems(stats),
+        "funnel": _funnel(run_dir, stats), "scores": None, "languages": None, "dedup": None,
+        "mixture": None, "shards": None, "rejected": _rejected(run_dir, stats),
+    }
+    hists = runstats.score_histograms(run_dir)
+    ctx["scores"] = [
+        _svg(histogram_svg(x["edges"], {"kept": x["kept"], "dropped": x["dropped"]}, shown(x["column"]),
+                           [(op, v, shown(rule)) for op, v, rule, _ in x["thresholds"]],
+                           f"{x['phase_dir']}; {x['null']:,} not scored"))
+        for x in hists
+    ]
+    langs = runstats.languages(run_dir)
+    if langs:
+        top = langs[:30]
+        ctx["languages"] = {
+            "plots": [_svg(bar_svg(_labels([r["lang"] for r in top]), {"kept": [r["kept"] for r in top],
+                               "dropped": [r["dropped"] for r in top]}, "documents per language (annotate)",
+                               "language", "documents"))],
+            "table": _table(["language", "kept", "dropped"], [[r["lang"], r["kept"], r["dropped"]] for r in langs],
+                            numeric={1, 2}),
+        }
+    clusters = runstats.cluster_sizes(stats)
+    if clusters:
+        ctx["dedup"] = {
+            "plots": [_svg(bar_svg(_labels(sizes), {"clusters": list(sizes.values())},
+                                   f"{kind} duplicate clusters by size", "cluster size (documents)", "clusters"))
+                      for kind, sizes in clusters.items()],
+            "tables": [(kind, _table(["cluster size", "clusters"], [[s, n] for s, n in sizes.items()], numeric={0, 1}))
+                       for kind, sizes in clusters.items()],
+        }
+    mix = runstats.mixture(stats)
+    if mix:
+        ctx["mixture"] = {
+            "plots": [_svg(bar_svg(_labels([m["domain"] for m in mix]), {
+                "available": [m["available_tokens"] for m in mix], "target": [m["target_tokens"] for m in mix],
+                "realised": [m["realised_tokens"] for m in mix]}, "tokens per domain before and after mixing",
+                "domain", "tokens"))],
+            "table": _table(
+                ["domain", "weight", "available tokens", "target tokens", "epochs", "realised tokens", "realised documents"],
+                [[m["domain"], _f(m["weight"]), m["available_tokens"], m["target_tokens"], _f(m["epochs"]),
+                  m["realised_tokens"], m["realised_documents"]] for m in mix], numeric={1, 2, 3, 4, 5, 6}),
+        }
+    shard_rows = runstats.shards(run_dir, stats)
+    if shard_rows:
+        ctx["shards"] = _table(
+            ["seq_len", "files", "bytes", "tokens", "sequences", "documents", "tokens per sequence"],
+            [[s["seq_len"], s["files"], s["bytes"], s["tokens"], s["sequences"], s["documents"],
+              s["tokens_per_sequence"]] for s in shard_rows], numeric=set(range(7)))
+    return ctx
 
 
-def _none(h: _Html, what: str) -> None:
-    h.add(f"<p class=muted>{html.escape(what)}</p>")
+def _funnel(run_dir: Path, stats: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    funnel = runstats.funnel(stats)
+    if not funnel:
+        return None
+    phases = [p for p in stats if p != "shards"]
+    domains = sorted({r["domain"] for r in funnel})
+    kept = {(r["phase"], r["domain"]): r["kept"] for r in funnel}
+    groups = by_domain_and_language(runstats.drop_reasons(run_dir))
+    problems_in = runstats.input_problems(stats)
+    return {
+        "table": _table(
+            ["phase", "domain", "docs in", "kept", "dropped", "tokens in", "tokens kept", "tokens dropped", "drop reasons"],
+            [[r["phase"], r["domain"], r["docs_in"], r["kept"], r["dropped"], r.get("tokens_in"),
+              r.get("tokens_kept"), r.get("tokens_dropped"), _top(r["reasons"], 8)] for r in funnel],
+            numeric={2, 3, 4, 5, 6, 7}),
+        "plots": [_svg(bar_svg(_labels(phases), {shown(d): [kept.get((p, d), 0) for p in phases] for d in domains},
+                               "documents kept after each phase", "phase", "documents"))],
+        "groups": groups and _table(["domain", "language", "dropped", "reasons"],
+                                    [[g["domain"], g["lang"], g["dropped"], _top(g["reasons"], 8)] for g in groups],
+                                    numeric={2}),
+        "inputs": problems_in and _table(["input", "reason", "documents"],
+                                         [[r["file"], r["reason"], r["docs"]] for r in problems_in], numeric={2}),
+    }
+
+
+def _rejected(run_dir: Path, stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per rejected/<reason>.jsonl (at most MAX_SAMPLE_FILES): its total, phase and sampled
+    documents, each with the scores its rule looked at first."""
+    files = sorted(p for p in (run_dir / "rejected").glob("*.jsonl") if p.is_file())[:MAX_SAMPLE_FILES]
+    if not files:
+        return []
+    totals = _reason_phase(stats)
+    limits = runstats.thresholds(run_dir)
+    out = []
+    for f in files:
+        reason = f.name.removesuffix(".jsonl")
+        samples = read_samples(f)
+        phase, total = totals.get(reason, ("?", len(samples)))
+        cols = rule_columns(limits, reason)
+        docs = []
+        for d in samples:
+            numeric = [k for k, v in d.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            scores = [(k, d.get(k)) for k in cols] + [(k, d[k]) for k in numeric if k not in cols]
+            body = d.get("text") or ""
+            body = body if isinstance(body, str) else str(body)
+            more = f"\n… ({len(body):,} characters in the sample)" if len(body) > SAMPLE_TEXT_CHARS else ""
+            docs.append({
+                "url": d.get("url"), "id": d.get("id"), "lang": d.get("lang") or "-",
+                "domain": d.get("domain"), "source": d.get("source"), "text": body[:SAMPLE_TEXT_CHARS] + more,
+                "fired": ", ".join(f"{c} = {_score(d.get(c))}" for c in cols),
+                "scores": [{"name": k, "value": _score(v), "fired": k in cols,
+                            "limits": " and ".join(f"{op} {fmt(lim)}" for op, lim, _, _ in limits.get(k, []))}
+                           for k, v in scores],
+            })
+        out.append({"reason": reason, "phase": phase, "total": total, "docs": docs})
+    return out
 
 
 def write_report(run_dir: str | Path) -> Path:
     """Write <run>/report.html (and return its path); `curator run` calls it at the end."""
     run_dir = runstats.check_run_dir(run_dir)
-    stats = runstats.load_phase_stats(run_dir)
-    funnel = runstats.funnel(stats)
-    problems = runstats.accounting_problems(stats)
-    h = _Html()
-    h.add(
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
-        f"<title>curator report: {e(run_dir.name)}</title><link rel='icon' href='data:,'>",
-        f"<style>{CSS}</style></head><body>",
-        "<nav>" + "".join(f"<a href='#{k}'>{e(v)}</a>" for k, v in SECTIONS.items()) + "</nav><main>",
-        f"<h1>Run {e(run_dir.name)}</h1>",
-    )
-    if problems:
-        h.add("<p class=bad><b>Accounting: documents do not add up.</b></p><ul>")
-        h.add(*(f"<li class=bad>{e(p)}</li>" for p in problems))
-        h.add("</ul>")
-    else:
-        h.add("<p>Accounting: docs in = kept + dropped in every phase and domain.</p>")
-
-    # funnel
-    _section(h, "funnel")
-    if funnel:
-        h.table(
-            ["phase", "domain", "docs in", "kept", "dropped", "tokens in", "tokens kept", "tokens dropped", "drop reasons"],
-            [[r["phase"], r["domain"], r["docs_in"], r["kept"], r["dropped"], r.get("tokens_in"),
-              r.get("tokens_kept"), r.get("tokens_dropped"), _top(r["reasons"], 8)] for r in funnel],
-            numeric={2, 3, 4, 5, 6, 7},
-        )
-        phases = [p for p in stats if p != "shards"]
-        domains = sorted({r["domain"] for r in funnel})
-        kept = {(r["phase"], r["domain"]): r["kept"] for r in funnel}
-        h.add("<div class=plots>", bar_svg(_labels(phases), {
-            shown(d): [kept.get((p, d), 0) for p in phases] for d in domains},
-            "documents kept after each phase", "phase", "documents"), "</div>")
-        groups = by_domain_and_language(runstats.drop_reasons(run_dir))
-        if groups:
-            h.add("<h3>Drop reasons per domain and language</h3>")
-            h.table(["domain", "language", "dropped", "reasons"],
-                    [[g["domain"], g["lang"], g["dropped"], _top(g["reasons"], 8)] for g in groups], numeric={2})
-        problems_in = runstats.input_problems(stats)
-        if problems_in:
-            h.add("<h3>Broken inputs and failed extractions</h3>")
-            h.table(["input", "reason", "documents"], [[r["file"], r["reason"], r["docs"]] for r in problems_in],
-                    numeric={2})
-    else:
-        _none(h, "No phase has finished yet.")
-    h.add("</section>")
-
-    # scores
-    _section(h, "scores")
-    hists = runstats.score_histograms(run_dir)
-    if hists:
-        h.add("<p>Every numeric score column, over the documents that entered the phase that wrote it; "
-              "dashed lines are the thresholds from manifest.lock.yaml.</p><div class=plots>")
-        for x in hists:
-            label = f"{x['phase_dir']}; {x['null']:,} not scored"
-            h.add(histogram_svg(x["edges"], {"kept": x["kept"], "dropped": x["dropped"]}, shown(x["column"]),
-                                [(op, v, shown(rule)) for op, v, rule, _ in x["thresholds"]], label))
-        h.add("</div>")
-    else:
-        _none(h, "No score columns (the annotate phase has not run or has no stages).")
-    h.add("</section>")
-
-    # languages
-    _section(h, "languages")
-    langs = runstats.languages(run_dir)
-    if langs:
-        top = langs[:30]
-        h.add("<div class=plots>", bar_svg(_labels([r["lang"] for r in top]), {"kept": [r["kept"] for r in top],
-              "dropped": [r["dropped"] for r in top]}, "documents per language (annotate)", "language", "documents"), "</div>")
-        h.table(["language", "kept", "dropped"], [[r["lang"], r["kept"], r["dropped"]] for r in langs], numeric={1, 2})
-    else:
-        _none(h, "No language information (the annotate phase has not run).")
-    h.add("</section>")
-
-    # dedup
-    _section(h, "dedup")
-    clusters = runstats.cluster_sizes(stats)
-    if clusters:
-        h.add("<div class=plots>")
-        for kind, sizes in clusters.items():
-            h.add(bar_svg(_labels(sizes), {"clusters": list(sizes.values())},
-                          f"{kind} duplicate clusters by size", "cluster size (documents)", "clusters"))
-        h.add("</div>")
-        for kind, sizes in clusters.items():
-            h.add(f"<h3>{e(kind)}</h3>")
-            h.table(["cluster size", "clusters"], [[s, n] for s, n in sizes.items()], numeric={0, 1})
-    else:
-        _none(h, "No duplicate clusters recorded (dedup has not run).")
-    h.add("</section>")
-
-    # mixture
-    _section(h, "mixture")
-    mix = runstats.mixture(stats)
-    if mix:
-        h.add("<div class=plots>", bar_svg(_labels([m["domain"] for m in mix]), {
-            "available": [m["available_tokens"] for m in mix], "target": [m["target_tokens"] for m in mix],
-            "realised": [m["realised_tokens"] for m in mix]}, "tokens per domain before and after mixing", "domain", "tokens"),
-            "</div>")
-        h.table(["domain", "weight", "available tokens", "target tokens", "epochs", "realised tokens", "realised documents"],
-                [[m["domain"], _f(m["weight"]), m["available_tokens"], m["target_tokens"], _f(m["epochs"]),
-                  m["realised_tokens"], m["realised_documents"]] for m in mix], numeric={1, 2, 3, 4, 5, 6})
-    else:
-        _none(h, "The mix phase has not run.")
-    h.add("</section>")
-
-    # shards
-    _section(h, "shards")
-    shard_rows = runstats.shards(run_dir, stats)
-    if shard_rows:
-        h.table(["seq_len", "files", "bytes", "tokens", "sequences", "documents", "tokens per sequence"],
-                [[s["seq_len"], s["files"], s["bytes"], s["tokens"], s["sequences"], s["documents"],
-                  s["tokens_per_sequence"]] for s in shard_rows], numeric=set(range(7)))
-    else:
-        _none(h, "No shards written yet.")
-    h.add("</section>")
-
-    # rejected samples
-    _section(h, "rejected")
-    _rejected_html(h, run_dir, stats)
-    h.add("</section></main></body></html>")
-
+    page = _environment().get_template("report.html").render(report_context(run_dir))
     path = run_dir / "report.html"
-    # every piece of data was escaped where it was added; this pass is the guard for any that
-    # was not (a plot label, a future section): no raw control character reaches the page
-    write_atomic(path, visible("\n".join(h.parts) + "\n", body=True))
+    # every value was redacted and escaped by the templates' finalize and autoescape; this
+    # pass is the guard for any that was not (a plot label, a future section): no raw
+    # control character reaches the page
+    write_atomic(path, visible(page, body=True))
     return path
-
-
-def _rejected_html(h: _Html, run_dir: Path, stats: dict[str, dict[str, Any]]) -> None:
-    files = sorted(p for p in (run_dir / "rejected").glob("*.jsonl") if p.is_file())[:MAX_SAMPLE_FILES]
-    if not files:
-        _none(h, "No rejected samples (nothing was dropped, or output.rejected_samples is 0).")
-        return
-    totals = _reason_phase(stats)
-    limits = runstats.thresholds(run_dir)
-    h.add("<p>A sample of the documents each rule dropped (smallest ids first); open a reason, then a "
-          "document. The score the rule looked at is in red. More: <code>curator inspect RUN --reason REASON -n 50</code>.</p>")
-    for f in files:
-        reason = f.name.removesuffix(".jsonl")
-        docs = read_samples(f)
-        phase, total = totals.get(reason, ("?", len(docs)))
-        cols = rule_columns(limits, reason)
-        h.add(f"<details class=reason data-reason='{e(reason)}'><summary><b>{e(reason)}</b>: "
-              f"{e(_n(total))} dropped in {e(phase)}, {len(docs)} shown</summary>")
-        for d in docs:
-            fired = ", ".join(f"{c} = {_score(d.get(c))}" for c in cols)
-            url = d.get("url")
-            title = shown_url(url) if url else shown(d.get("id"))
-            h.add(f"<details class=doc><summary>{html.escape(title)} <span class=muted>[{e(d.get('lang') or '-')}]</span>"
-                  + (f" <span class=fired>{e(fired)}</span>" if fired else "") + "</summary>")
-            numeric = [k for k, v in d.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
-            scores = [(k, d.get(k)) for k in cols] + [(k, d[k]) for k in numeric if k not in cols]
-            if scores:
-                h.add("<table><tr><th>score</th><th>value</th><th>keep when</th></tr>")
-                for k, v in scores:
-                    rule_limits = " and ".join(f"{op} {fmt(lim)}" for op, lim, _, _ in limits.get(k, []))
-                    cls = " class=fired" if k in cols else ""
-                    h.add(f"<tr{cls}><td>{e(k)}</td><td class=n>{e(_score(v))}</td><td>{e(rule_limits)}</td></tr>")
-                h.add("</table>")
-            body = d.get("text") or ""
-            body = body if isinstance(body, str) else str(body)
-            more = f"\n… ({len(body):,} characters in the sample)" if len(body) > SAMPLE_TEXT_CHARS else ""
-            h.add(f"<p class=muted>id {e(d.get('id'))} · domain {e(d.get('domain'))} · source "
-                  f"{e(d.get('source'))}</p><pre class=text>{html.escape(visible(body[:SAMPLE_TEXT_CHARS] + more, body=True))}</pre></details>")
-        h.add("</details>")

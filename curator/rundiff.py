@@ -13,8 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from curator import runstats
 from curator.terminal import redact_all, text
 
@@ -34,21 +32,11 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _settings(run_dir: Path) -> dict[str, Any]:
-    """The run's resolved manifest, flattened, with each stage's defaults filled in (the lock
-    file keeps stage settings as written), so a threshold left at its default still compares."""
-    from stages import registry
-
+    """The run's resolved manifest, flattened. The lock file holds every stage's settings with
+    their defaults filled in, so a threshold left at its default compares as it is, without
+    validating anything again (a run of a version before that compares as written)."""
     data = runstats.read_lock(run_dir)
-    known = registry()
-    stages = []
-    for name, settings in runstats.lock_stages(data):
-        if name in known:
-            try:
-                settings = known[name].Settings.model_validate(settings or {}).model_dump(mode="json")
-            except (ValidationError, TypeError, ValueError):
-                pass  # settings this version refuses: compared as written
-        stages.append({name: settings})
-    data["stages"] = stages
+    data["stages"] = [{name: settings} for name, settings in runstats.lock_stages(data)]
     return flatten(data)
 
 

@@ -42,6 +42,7 @@ from pathlib import Path
 
 import curator
 from curator.errors import CuratorError, EnvironmentProblem, ManifestError
+from curator.log import log as _log
 from curator.terminal import shown
 
 PROJECT = "corpus-curator"
@@ -54,7 +55,13 @@ _OWN_ENTRIES = (LOCK,)
 first runs): they do not make the folder "someone else's"."""
 _MAX_LOCK_BYTES = 4096
 """A lock file is a few hundred bytes; a longer one is not ours and is read no further."""
-PHASE_FOLDERS = ("extracted", "annotated", "deduped", "tokenized", "mixed", "shards")
+PHASE_DIRS = {
+    "extract": "extracted", "annotate": "annotated", "dedup": "deduped",
+    "tokenize": "tokenized", "mix": "mixed", "shards": "shards",
+}
+"""The phases of a run, in order, and the folder each writes: defined here once (the
+pipeline, stats, report and diff all read it)."""
+PHASE_FOLDERS = tuple(PHASE_DIRS.values())
 OUTPUT_NAMES = (*PHASE_FOLDERS, "stats", "rejected", "manifest.lock.yaml", "report.html", RUN_MARKER)
 """The top-level names a run writes. `--force` takes a foreign folder only when none of them
 is there: each would be replaced (or written through) without being curator's."""
@@ -99,7 +106,7 @@ def read_bounded(path: str | os.PathLike, limit: int = MAX_RUN_FILE_BYTES) -> by
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _within(child: Path, parent: Path) -> bool:
@@ -193,7 +200,7 @@ def _check_real_folders(run_dir: Path) -> None:
 
 @contextlib.contextmanager
 def open_run(run_dir: str | os.PathLike, force: bool = False,
-             log: Callable[[str], None] = print) -> Iterator[Path]:
+             log: Callable[[str], None] = _log) -> Iterator[Path]:
     """Claim, mark and lock the run directory for the length of the `with` block."""
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
@@ -275,13 +282,13 @@ class RunLock:
     """An unreadable lock (a holder killed between creating and writing it) older than this
     is stale; a younger one may be being written right now."""
 
-    def __init__(self, run_dir: str | os.PathLike, log: Callable[[str], None] = print):
+    def __init__(self, run_dir: str | os.PathLike, log: Callable[[str], None] = _log):
         self.path = Path(run_dir) / LOCK
         self.log = log
         self.token = uuid.uuid4().hex
         self.held = False
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         self.acquire()
         return self
 

@@ -23,13 +23,9 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from curator.errors import ManifestError
-from curator.rundir import read_bounded
+from curator.rundir import PHASE_DIRS, read_bounded
 from curator.terminal import redact_all, redact_urls, shown
 
-PHASE_DIRS = {
-    "extract": "extracted", "annotate": "annotated", "dedup": "deduped",
-    "tokenize": "tokenized", "mix": "mixed", "shards": "shards",
-}
 SCORED_DIRS = ("annotated", "deduped")
 """Phases whose numeric columns are scores worth a histogram (later phases only add counts)."""
 NOT_SCORES = {"n_tokens", "repeats", "dup_cluster_size"}
@@ -225,22 +221,27 @@ def languages(run_dir: str | Path) -> list[dict[str, Any]]:
 
 def thresholds(run_dir: str | Path) -> dict[str, list[tuple[str, float, str, str]]]:
     """Score column -> [(op, limit, "<stage>.<rule>", stage)] from the resolved manifest's stage
-    settings, through each stage's `thresholds` hook; empty when there is no lock file."""
-    from stages import registry
+    settings, through each stage's `thresholds` hook; empty when there is no lock file. The
+    lock holds every setting filled in; they are read into the stage's Settings model (typed
+    values, nested models) only to call the hook. `stage` is the name drop reasons carry."""
+    from stages import find
 
     data = read_lock(run_dir)
-    known = registry()
     out: dict[str, list[tuple[str, float, str, str]]] = {}
     for name, settings in lock_stages(data):
-        if name not in known:
-            continue  # a stage this version does not know: no line to draw
         try:
-            found = known[name].thresholds(settings or {})
+            cls = find(name) if isinstance(name, str) else None
+        except (LookupError, TypeError):
+            cls = None
+        if cls is None:
+            continue  # a stage this version does not know (or a plug-in not importable here)
+        try:
+            found = cls.thresholds(settings or {})
         except (ValueError, TypeError):  # settings this version refuses (edited by hand): no line
             continue
         for col, limits in found.items():
             for t in limits:
-                out.setdefault(col, []).append((t.op, float(t.limit), f"{name}.{t.rule}", name))
+                out.setdefault(col, []).append((t.op, float(t.limit), f"{cls.name}.{t.rule}", cls.name))
     return out
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
 
 from classifiers.fasttext_quality import QualityClassifier, TrainSettings, metrics, train_fasttext
 from curator.errors import ManifestError

@@ -27,12 +27,12 @@ import struct
 import sys
 import uuid
 import zlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
 SEED = 20240310
-CRAWL_START = datetime(2024, 3, 10, 8, 0, 0, tzinfo=timezone.utc)
+CRAWL_START = datetime(2024, 3, 10, 8, 0, 0, tzinfo=UTC)
 WARC_NAME = "web.warc.gz"
 USER_AGENT = "corpus-curator-sample/1.0 (+https://crawler.example/about)"
 

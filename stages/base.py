@@ -11,13 +11,15 @@ earlier stage, and rows of domains the stage is not configured for, pass through
 from __future__ import annotations
 
 import math
+import re
+import typing
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any, ClassVar, NamedTuple
+from typing import Annotated, Any, ClassVar, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
 MAX_SETTING_MAGNITUDE = 1e15
 """No number in a stage's settings may exceed this in size, unless its field sets a tighter
@@ -48,6 +50,43 @@ def _check_numbers(value: Any) -> None:
             _check_numbers(v)
 
 
+def _path_text(value: str) -> str:
+    from curator.manifest import _no_controls
+
+    return _no_controls(value)
+
+
+class _AssetPathMarker:
+    """Marks a settings field as a file or folder: the manifest anchors relative values to its
+    own folder (executors run elsewhere). `asset:` names and URIs are left as they are."""
+
+    def __repr__(self) -> str:
+        return "AssetPath"
+
+
+ASSET_PATH = _AssetPathMarker()
+AssetPath = Annotated[str, AfterValidator(_path_text), ASSET_PATH]
+"""The type of a stage setting that names a file or folder (also inside `list[...]` or
+`... | None`): the only thing a stage does to have it resolved from the manifest's folder."""
+
+
+def _holds_path(annotation: Any) -> bool:
+    if annotation is AssetPath:
+        return True
+    if typing.get_origin(annotation) is Annotated and ASSET_PATH in getattr(annotation, "__metadata__", ()):
+        return True
+    return any(_holds_path(a) for a in typing.get_args(annotation))
+
+
+def path_fields(settings_cls: type[BaseModel]) -> list[str]:
+    """Names of the fields of a Settings model whose type holds an AssetPath (`AssetPath`,
+    `AssetPath | None`, `list[AssetPath]`, ...)."""
+    return [
+        name for name, f in settings_cls.model_fields.items()
+        if ASSET_PATH in f.metadata or _holds_path(f.annotation)
+    ]
+
+
 class StageSettings(BaseModel):
     """Settings every stage accepts; a stage adds its own fields (unknown keys are rejected).
     Every number, in every stage's fields, is finite and at most MAX_SETTING_MAGNITUDE in
@@ -73,6 +112,14 @@ class Threshold(NamedTuple):
     op: str
     limit: float
     rule: str
+    key: str | None = None
+    """A column (of the documents, or one the stage derives) that selects the rows this limit
+    applies to, e.g. `domain` for per-domain limits; None: every row."""
+    values: tuple[str | None, ...] | None = None
+    """The `key` values this limit applies to."""
+    exclude: bool = False
+    """Apply to the rows whose `key` is NOT one of `values` (the default limit beside
+    per-domain or per-language ones)."""
 
 
 def thresholds_from(limits) -> dict[str, list[Threshold]]:
@@ -85,14 +132,75 @@ def thresholds_from(limits) -> dict[str, list[Threshold]]:
     return out
 
 
+def breaks(t: Threshold, value: Any) -> bool:
+    """True when `value` is on the rejected side of `t` (a null value was not measured)."""
+    if value is None:
+        return False
+    return value < t.limit if t.op == ">=" else value > t.limit
+
+
+def decide(limits: Mapping[str, Sequence[Threshold]], columns: Mapping[str, Sequence], n: int) -> list[str | None]:
+    """Per row of `n`: the rule of the first limit (columns in the order of `limits`, then
+    each column's limits in order) that the row's score breaks, or None. A limit with a `key`
+    applies only to the rows whose `columns[key]` is (or, with `exclude`, is not) one of its
+    `values`. The one rule every score-based stage is decided by, so that the limits it
+    declares in `thresholds()` (the report's and `inspect`'s lines) are exactly those applied."""
+    out: list[str | None] = [None] * n
+    for column, rows in limits.items():
+        scores = columns.get(column)
+        if scores is None:
+            continue
+        for t in rows:
+            keys = columns[t.key] if t.key is not None else None
+            wanted = frozenset(t.values or ())
+            for i in range(n):
+                if out[i] is not None:
+                    continue
+                if keys is not None and ((keys[i] in wanted) == t.exclude):
+                    continue
+                if breaks(t, scores[i]):
+                    out[i] = t.rule
+    return out
+
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_REGISTRY: dict[str, type[Stage]] = {}
+"""Stage name -> class, filled as stage classes are defined (see Stage.__init_subclass__)."""
+
+
 class Stage:
-    """A per-document step run inside `mapInArrow` (and in plain tests without Spark)."""
+    """A per-document step run inside `mapInArrow` (and in plain tests without Spark).
+
+    A subclass that sets `name` registers itself under it when it is defined: a module that
+    defines a stage is all it takes (see stages/__init__.py for how modules are found)."""
 
     name: ClassVar[str]
     Settings: ClassVar[type[StageSettings]] = StageSettings
     columns: ClassVar[dict[str, pa.DataType]] = {}
     language_note: ClassVar[str | None] = None
+
+    def __call__(self, data):
+        """Scores and decisions for a pandas DataFrame or Arrow table with a `text` column
+        (curator/api.py): the notebook way to try a stage."""
+        from curator.api import apply_stage
+
+        return apply_stage(self, data)
     """For reports: which rules this stage skips or adapts for some languages, if any."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if name is None:
+            return  # an abstract base such as DocumentFilter
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise TypeError(f"{cls.__module__}.{cls.__qualname__}: stage name {name!r} must be letters, digits and '_', starting with a letter")
+        old = _REGISTRY.get(name)
+        if old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
+            raise TypeError(
+                f"{cls.__module__}.{cls.__qualname__}: stage name {name!r} is already used by "
+                f"{old.__module__}.{old.__qualname__}; give the stage another `name`"
+            )
+        _REGISTRY[name] = cls
 
     def __init__(self, settings: StageSettings | Mapping[str, Any] | None = None):
         if not isinstance(settings, StageSettings):
@@ -118,6 +226,13 @@ class Stage:
         if isinstance(settings, StageSettings):
             return settings
         return cls.Settings.model_validate(dict(settings or {}))
+
+    @property
+    def _limits(self) -> dict[str, list[Threshold]]:
+        """This instance's `thresholds()`, computed once."""
+        if "_limits_cache" not in self.__dict__:
+            self.__dict__["_limits_cache"] = type(self).thresholds(self.settings)
+        return self.__dict__["_limits_cache"]
 
     # -- the runner's entry point ---------------------------------------------------------
     def applies_to(self, batch: pa.RecordBatch) -> pa.Array:
@@ -198,20 +313,7 @@ class DocumentFilter(Stage):
         """The rule of the first limit in `thresholds()` that a score breaks, in the order
         they are declared; a null score was not measured and breaks nothing. The limits are
         declared once, so the report draws exactly the thresholds that decide."""
-        for column, limits in self._limits.items():
-            v = scores.get(column)
-            if v is None:
-                continue
-            for t in limits:
-                if (v < t.limit) if t.op == ">=" else (v > t.limit):
-                    return t.rule
-        return None
-
-    @property
-    def _limits(self) -> dict[str, list[Threshold]]:
-        if "_limits_cache" not in self.__dict__:
-            self.__dict__["_limits_cache"] = type(self).thresholds(self.settings)
-        return self.__dict__["_limits_cache"]
+        return decide(self._limits, {k: [v] for k, v in scores.items()}, 1)[0]
 
     def score_batch(self, docs: pa.Table) -> dict[str, list]:
         per_doc = [self.score_document(d) for d in docs.select(list(self.fields)).to_pylist()]

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from classifiers.url_blocklist import UrlBlocklist, load_blocklist
 from curator.assets import resolve
-from stages.base import Stage, StageSettings
+from stages.base import AssetPath, Stage, StageSettings
 
 
 class UrlBlocklistFilter(Stage):
@@ -23,9 +23,9 @@ class UrlBlocklistFilter(Stage):
     name = "url_blocklist"
 
     class Settings(StageSettings):
-        lists: list[str] = ["asset:ut1_adult"]
+        lists: list[AssetPath] = ["asset:ut1_adult"]
         """Domain lists: files, or folders with `domains[.sorted]` and `urls` (UT1 layout)."""
-        url_lists: list[str] = []
+        url_lists: list[AssetPath] = []
         """Extra files of full URLs (`host/path`, scheme optional)."""
 
     columns = {"blocklist_match": pa.string()}

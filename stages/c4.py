@@ -154,7 +154,4 @@ class C4Quality(DocumentFilter):
             return "lorem_ipsum"
         if s.filter_curly_bracket and scores.get("c4_curly_bracket"):
             return "curly_bracket"
-        n = scores.get("c4_sentences")
-        if s.min_sentences != -1 and n is not None and n < s.min_sentences:
-            return "too_few_sentences"
-        return None
+        return super().keep_document(scores)  # the declared limits: too_few_sentences

@@ -23,7 +23,7 @@ import subprocess
 from collections.abc import Iterator
 from typing import Any
 
-from curator.errors import ManifestError
+from curator.errors import InputError
 from curator.tally import Tally
 from stages import licenses
 from stages.code_rows import MAX_LICENSE_FILES, chunks_of, code_row, content_matters, safe_row
@@ -72,7 +72,7 @@ def _git(repo_dir: str, *args: str, data: bytes | None = None) -> bytes:
     """The output of a short git command (rev-parse): small by nature."""
     proc = subprocess.run(_git_cmd(repo_dir, *args), input=data, capture_output=True, env=_git_env(repo_dir))
     if proc.returncode != 0:
-        raise ManifestError(f"{repo_dir}: git {' '.join(args)} failed: {proc.stderr.decode(errors='replace').strip()[:300]}")
+        raise InputError(f"{repo_dir}: git {' '.join(args)} failed: {proc.stderr.decode(errors='replace').strip()[:300]}")
     return proc.stdout
 
 
@@ -206,7 +206,7 @@ def git_tree(repo_dir: str, ref: str, max_entries: int | None = None) -> tuple[s
                 head, _, path = item.partition(b"\t")
                 fields = head.decode("ascii", "replace").split()
                 if len(fields) != 4:
-                    raise ManifestError(f"{repo_dir}: git ls-tree gave an unexpected line {arrow_safe(item[:100])!r}")
+                    raise InputError(f"{repo_dir}: git ls-tree gave an unexpected line {arrow_safe(item[:100])!r}")
                 mode, typ, sha, size = fields
                 entries.append((mode, "path_too_long" if cut else typ, sha, None if size == "-" else int(size),
                                 path.decode("utf-8", "backslashreplace")))
@@ -217,7 +217,7 @@ def git_tree(repo_dir: str, ref: str, max_entries: int | None = None) -> tuple[s
             code = proc.wait()
         if code != 0:
             err.seek(0)
-            raise ManifestError(f"{repo_dir}: git ls-tree failed: {err.read(300).decode(errors='replace').strip()}")
+            raise InputError(f"{repo_dir}: git ls-tree failed: {err.read(300).decode(errors='replace').strip()}")
     return commit, entries
 
 
@@ -333,7 +333,7 @@ def git_repo_tasks(repo_dir: str, ref: str, settings, confine: bool = False) -> 
         return _git_tasks(repo_dir, ref, settings)
     except RepoTooLarge as e:
         return [_repo_task(repo_dir, "repo_too_large", str(e))]
-    except ManifestError as e:
+    except InputError as e:
         return [_repo_task(repo_dir, "bad_repo", str(e))]
     except OSError as e:
         return [_repo_task(repo_dir, "bad_repo", error_text(e))]

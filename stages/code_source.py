@@ -11,7 +11,7 @@ a task's rows. Every file leaves a row, built by the rules all readers share
 detected from a prefix of max_license_bytes of at most MAX_LICENSE_FILES root licence files.
 Every record taken from an input (file, git entry, archive member, dataset record) is counted
 on the task's Tally (curator/tally.py) and numbered in meta["record"]. A code input that is
-neither a folder nor a regular file is a one-line ManifestError.
+neither a folder nor a regular file is a one-line InputError.
 
 Plain folders are read here. Names are decoded once where they are listed (non-UTF-8 bytes
 become `\\xNN` escapes; the bytes path is kept to open the file). A subfolder that cannot be
@@ -34,14 +34,13 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from curator.errors import ManifestError
+from curator.errors import InputError
 from curator.tally import Tally
 from stages import code_archives, licenses
 from stages.code_archives import ARCHIVE_EXTS
 from stages.code_datasets import DATASET_EXTS, read_dataset
 from stages.code_git import GitBlobs, git_escape, git_repo_tasks, git_tree, is_git_repo, read_git_task
-from stages.code_rows import (MAX_LICENSE_FILES, chunks_of, code_row, language_of, path_skip_reason,
-                              safe_row)
+from stages.code_rows import MAX_LICENSE_FILES, chunks_of, code_row, language_of, path_skip_reason, safe_row
 from stages.local_files import kind_of
 from stages.reading import arrow_safe, error_text
 
@@ -293,23 +292,23 @@ def code_tasks(path: str, ref: str, settings) -> list[dict]:
     try:
         st = os.stat(path)
     except OSError as e:
-        raise ManifestError(f"{arrow_safe(path)}: cannot read this code input ({error_text(e)})") from None
+        raise InputError(f"{arrow_safe(path)}: cannot read this code input ({error_text(e)})") from None
     if stat.S_ISREG(st.st_mode):
         low = path.lower()
         if low.endswith(ARCHIVE_EXTS):
             return [{"type": "archive", "path": path}]
         if low.endswith(DATASET_EXTS):
             return [{"type": "dataset", "path": path}]
-        raise ManifestError(f"{arrow_safe(path)}: a code input must be a folder, a tar/zip archive or a .parquet/.jsonl dataset")
+        raise InputError(f"{arrow_safe(path)}: a code input must be a folder, a tar/zip archive or a .parquet/.jsonl dataset")
     if not stat.S_ISDIR(st.st_mode):
-        raise ManifestError(f"{arrow_safe(path)}: a code input must be a folder, a tar/zip archive or a "
+        raise InputError(f"{arrow_safe(path)}: a code input must be a folder, a tar/zip archive or a "
                             f".parquet/.jsonl dataset, not {kind_of(st.st_mode)}")
     if is_git_repo(path):
         return git_repo_tasks(path, ref, settings)
     try:
         repos = [os.path.join(path, n) for n in sorted(os.listdir(path))]
     except OSError as e:
-        raise ManifestError(f"{arrow_safe(path)}: cannot list this code folder ({error_text(e)}); "
+        raise InputError(f"{arrow_safe(path)}: cannot list this code folder ({error_text(e)}); "
                             f"check its permissions") from None
     git_children = [c for c in repos if os.path.isdir(c) and not os.path.islink(c) and is_git_repo(c)]
     tasks: list[dict] = []

@@ -146,7 +146,8 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
 
     from curator.errors import CuratorError
     from curator.schema import spark_schema
-    from stages.connected_components import connected_components, cut_lineage as _cut
+    from stages.connected_components import connected_components
+    from stages.connected_components import cut_lineage as _cut
 
     clock = {"start": time.perf_counter()}
 

@@ -12,6 +12,10 @@ written about an input (errors, per-file problems) goes through `redact_input` a
 `mask_secrets_in`. A local input is opened only if it is a regular file (a FIFO or device
 matched by a glob never hangs a task: stages/local_files.py). A paths file is streamed with
 caps on its size (PATHS_FILE_MAX_*), so a small gzip cannot fill the driver's memory.
+s3:// reads are signed with the AWS SDK's default credential chain (environment, the
+shared credentials/config files and AWS_PROFILE, web identity, the instance role), or sent
+unsigned where the source says `anonymous: true`; AWS_ENDPOINT_URL(_S3) and AWS_REGION are
+honoured, and every S3 request is bounded by S3_CONNECT_TIMEOUT_S / S3_REQUEST_TIMEOUT_S.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import urllib.error
 import urllib.request
 from typing import BinaryIO
 
-from curator.errors import ManifestError
+from curator.errors import InputError
 from curator.redact import MASK, redact_input, split_credentials
 from stages.local_files import open_regular
 from stages.reading import bounded_lines, error_text
@@ -85,12 +89,13 @@ def snapshot_of(uri: str, default: str | None = None) -> str:
 def list_source_files(src, base_dir: str, index: int, open_retries: int = 5) -> list[str]:
     """Every file a source reads, in a stable order: its inputs, then its paths file's files."""
     out: list[str] = []
+    anonymous = getattr(src, "anonymous", False)
     for j, entry in enumerate(src.inputs):
         where = f"sources[{index}].inputs[{j}]"
         if is_http(entry):
             out.append(entry)
         elif is_uri(entry):
-            out.extend(_list_arrow(entry, where))
+            out.extend(_list_arrow(entry, where, anonymous))
         else:
             out.extend(_list_local(entry, base_dir, where))
     if src.paths_file:
@@ -102,33 +107,44 @@ def _list_local(pattern: str, base_dir: str, where: str) -> list[str]:
     full = pattern if os.path.isabs(pattern) else os.path.join(base_dir, pattern)
     matches = sorted(glob.glob(full))
     if not matches:
-        raise ManifestError(
+        raise InputError(
             f"{where}: no file matches {redact_input(pattern)!r} (looked for {redact_input(full)}; "
             f"relative paths start at the manifest's folder)"
         )
     return [os.path.abspath(p) for p in matches]
 
 
-def _arrow_fs(uri: str):
-    """(filesystem, path) for a pyarrow.fs URI; s3 is anonymous unless AWS credentials are set."""
+S3_CONNECT_TIMEOUT_S = 10.0
+"""Longest wait for an S3 connection (the SDK's default is 1 s, too short for a busy
+endpoint; without one a dead endpoint would hold a task)."""
+S3_REQUEST_TIMEOUT_S = 60.0
+"""Longest an S3 request may stall (the SDK applies it on Windows and macOS; on Linux its
+curl low-speed limit does the same)."""
+
+
+def _arrow_fs(uri: str, anonymous: bool = False):
+    """(filesystem, path) for a pyarrow.fs URI. s3 is signed with the AWS SDK's default
+    credential chain (a role or profile works with no AWS_* variable set), unsigned only when
+    `anonymous` (the source's `anonymous: true`): guessing from AWS_* variables missed
+    instance roles, profiles and web identity, and Common Crawl's bucket refuses unsigned reads."""
     from pyarrow import fs
 
     if uri.startswith("s3://"):
-        has_creds = any(os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE"))
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
         scheme = "https"
         if endpoint and "://" in endpoint:
             scheme, endpoint = endpoint.split("://", 1)
         s3 = fs.S3FileSystem(
-            anonymous=not has_creds,
-            region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+            anonymous=anonymous,  # False: access_key=None lets the SDK's chain find the credentials
+            region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None,
             endpoint_override=endpoint, scheme=scheme,
+            connect_timeout=S3_CONNECT_TIMEOUT_S, request_timeout=S3_REQUEST_TIMEOUT_S,
         )
         return s3, uri[len("s3://"):]
     return fs.FileSystem.from_uri(uri)
 
 
-def _list_arrow(uri: str, where: str) -> list[str]:
+def _list_arrow(uri: str, where: str, anonymous: bool = False) -> list[str]:
     """A pyarrow.fs URI: a file, a folder (every file below it), or a glob
     (s3://bucket/crawl/*/segments/*.warc.gz)."""
     from pyarrow import fs
@@ -137,27 +153,27 @@ def _list_arrow(uri: str, where: str) -> list[str]:
     wild = [rest.index(c) for c in "*?[" if c in rest]
     try:
         if not wild:
-            filesystem, base = _arrow_fs(uri)
+            filesystem, base = _arrow_fs(uri, anonymous)
             info = filesystem.get_file_info(base)
             if info.type == fs.FileType.File:
                 return [uri]
             if info.type == fs.FileType.NotFound:
-                raise ManifestError(f"{where}: {redact_input(uri)} does not exist")
+                raise InputError(f"{where}: {redact_input(uri)} does not exist")
             pattern = None
         else:
             head = rest[: min(wild)].rsplit("/", 1)[0]
-            filesystem, base = _arrow_fs(f"{scheme}://{head}")
+            filesystem, base = _arrow_fs(f"{scheme}://{head}", anonymous)
             pattern = base.rstrip("/") + rest[len(head):]
         infos = filesystem.get_file_info(fs.FileSelector(base.rstrip("/"), recursive=True))
-    except ManifestError:
+    except InputError:
         raise
     except Exception as e:
-        raise ManifestError(f"{where}: cannot list {redact_input(uri)} ({error_text(e, uri=uri)})") from None
+        raise InputError(f"{where}: cannot list {redact_input(uri)} ({error_text(e, uri=uri)})") from None
     files = sorted(i.path for i in infos if i.type == fs.FileType.File)
     if pattern is not None:
         files = [f for f in files if fnmatch.fnmatchcase(f, pattern)]
     if not files:
-        raise ManifestError(f"{where}: no file matches {redact_input(uri)}")
+        raise InputError(f"{where}: no file matches {redact_input(uri)}")
     return [f"{scheme}://{f}" for f in files]
 
 
@@ -175,28 +191,28 @@ def read_paths_file(src, base_dir: str, index: int, retries: int = 5) -> list[st
     """The files of a Common Crawl paths file (one relative path a line), with the prefix,
     sampled by a hash of (seed, line) and cut to `limit`. It is streamed (gzip or not), blank
     and `#` lines skipped as they come; a file over PATHS_FILE_MAX_BYTES decompressed,
-    PATHS_FILE_MAX_LINES lines or PATHS_FILE_MAX_LINE_BYTES a line is a ManifestError."""
+    PATHS_FILE_MAX_LINES lines or PATHS_FILE_MAX_LINE_BYTES a line is an InputError."""
     where = f"sources[{index}].paths_file"
     ref = src.paths_file
     name = redact_input(src.paths_file)
     if not is_uri(ref):
         ref = ref if os.path.isabs(ref) else os.path.join(base_dir, ref)
         if not os.path.lexists(ref):
-            raise ManifestError(f"{where}: {name} not found (looked for {ref})")
+            raise InputError(f"{where}: {name} not found (looked for {ref})")
     try:
-        raw = open_input(ref, retries=retries)
+        raw = open_input(ref, retries=retries, anonymous=getattr(src, "anonymous", False))
     except Exception as e:
-        raise ManifestError(f"{where}: cannot read {name} ({error_text(e, uri=ref)})") from None
+        raise InputError(f"{where}: cannot read {name} ({error_text(e, uri=ref)})") from None
     try:
         with raw:
             lines = _paths_lines(raw, src, where, name)
-    except ManifestError:
+    except InputError:
         raise
     except Exception as e:  # a broken gzip (OSError, EOFError, zlib.error), a transfer that broke
-        raise ManifestError(f"{where}: cannot read {name} ({error_text(e, uri=ref)}); check it is "
+        raise InputError(f"{where}: cannot read {name} ({error_text(e, uri=ref)}); check it is "
                             f"a complete paths file (plain or gzip)") from None
     if not lines:
-        raise ManifestError(f"{where}: {name} lists no files (after sample/limit)")
+        raise InputError(f"{where}: {name} lists no files (after sample/limit)")
     return [ln if is_uri(ln) or os.path.isabs(ln) else join_prefix(src.prefix, ln, base_dir) for ln in lines]
 
 
@@ -211,14 +227,14 @@ def _paths_lines(raw, src, where: str, name: str) -> list[str]:
     size = 0
     for count, line in enumerate(bounded_lines(stream, max_line), 1):
         if line is None:
-            raise ManifestError(f"{where}: {name} has a line longer than {max_line} bytes (the cap on a "
+            raise InputError(f"{where}: {name} has a line longer than {max_line} bytes (the cap on a "
                                 f"paths file's lines); is it a paths file?")
         size += len(line)
         if size > max_bytes:
-            raise ManifestError(f"{where}: {name} holds more than {max_bytes} bytes (decompressed), the cap "
+            raise InputError(f"{where}: {name} holds more than {max_bytes} bytes (decompressed), the cap "
                                 f"on a paths file; split it into several sources")
         if count > max_lines:
-            raise ManifestError(f"{where}: {name} has more than {max_lines} lines, the cap on a paths "
+            raise InputError(f"{where}: {name} has more than {max_lines} lines, the cap on a paths "
                                 f"file; split it into several sources")
         text = line.decode("utf-8", "replace").strip()
         if not text or text.startswith("#"):
@@ -256,13 +272,14 @@ def input_state(uri: str) -> tuple:
 # -- opening (tasks) -----------------------------------------------------------------------
 
 def open_input(uri: str, retries: int = 5, backoff_s: float = 1.0, timeout_s: float = 60.0,
-               max_wait_s: float = MAX_WAIT_S) -> BinaryIO:
-    """A binary stream of the file's raw bytes (not decompressed)."""
+               max_wait_s: float = MAX_WAIT_S, anonymous: bool = False) -> BinaryIO:
+    """A binary stream of the file's raw bytes (not decompressed); `anonymous`: an s3:// input
+    is read with unsigned requests (the source's `anonymous: true`, see `_arrow_fs`)."""
     if is_http(uri):
         return io.BufferedReader(
             HttpStream(uri, retries=retries, backoff_s=backoff_s, timeout_s=timeout_s, max_wait_s=max_wait_s), 1 << 16)
     if is_uri(uri):
-        filesystem, path = _arrow_fs(uri)
+        filesystem, path = _arrow_fs(uri, anonymous)
         return filesystem.open_input_stream(path, compression=None)
     return open_regular(uri)  # follows a link the user named; never opens a FIFO or device
 

@@ -11,11 +11,11 @@ from pydantic import Field
 
 from classifiers.fasttext_lid import LanguageIdentifier
 from curator.assets import resolve
-from stages.base import Stage, StageSettings, Threshold
+from stages.base import AssetPath, Stage, StageSettings, Threshold, decide
 
 
 class LanguageIdSettings(StageSettings):
-    model: str = "asset:lid176"
+    model: AssetPath = "asset:lid176"
     keep: list[str] | None = None
     """Language codes to keep; None keeps every language."""
     min_score: float = Field(default=0.65, ge=0.0, le=1.0)
@@ -58,16 +58,15 @@ class LanguageId(Stage):
         return {"lang": langs, "lang_score": scores}
 
     def keep_batch(self, docs: pa.Table, scores: Mapping[str, Sequence]) -> list[str | None]:
+        """Code is never filtered; then the keep-list (`language`), then the declared limits."""
         keep = set(self.settings.keep) if self.settings.keep is not None else None
+        by_score = decide(self._limits, scores, docs.num_rows)
         out: list[str | None] = []
-        kinds = docs.column("kind").to_pylist()
-        for lang, score, kind in zip(scores["lang"], scores["lang_score"], kinds):
+        for lang, kind, rule in zip(scores["lang"], docs.column("kind").to_pylist(), by_score):
             if kind == "code":
                 out.append(None)
             elif keep is not None and lang not in keep:
                 out.append("language")
-            elif score < self.settings.min_score:
-                out.append("low_score")
             else:
-                out.append(None)
+                out.append(rule)
         return out

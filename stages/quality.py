@@ -15,7 +15,7 @@ from pydantic import Field
 
 from classifiers.fasttext_quality import QualityClassifier
 from curator.assets import resolve
-from stages.base import Stage, StageSettings
+from stages.base import AssetPath, Stage, StageSettings, Threshold, decide
 
 
 class FastTextQuality(Stage):
@@ -24,7 +24,7 @@ class FastTextQuality(Stage):
     name = "fasttext_quality"
 
     class Settings(StageSettings):
-        model: str
+        model: AssetPath
         """Path to a supervised fastText model (.bin or .ftz), or `asset:<name>`."""
         positive_label: str = "hq"
         """The label whose probability is the quality score (without `__label__`)."""
@@ -48,10 +48,18 @@ class FastTextQuality(Stage):
         labels, scores = self.model.predict(docs.column("text").to_pylist())
         return {"quality_label": labels, "quality_score": scores}
 
+    @classmethod
+    def thresholds(cls, settings) -> dict[str, list[Threshold]]:
+        """`min_score` for the domains without their own, then one limit per domain of
+        `min_score_by_domain`."""
+        s = cls._settings(settings)
+        by_domain = s.min_score_by_domain
+        rows = []
+        if s.min_score is not None:
+            rows.append(Threshold(">=", float(s.min_score), "low_score", *(("domain", tuple(sorted(by_domain)), True) if by_domain else ())))
+        rows += [Threshold(">=", float(v), "low_score", "domain", (d,)) for d, v in by_domain.items()]
+        return {"quality_score": rows} if rows else {}
+
     def keep_batch(self, docs: pa.Table, scores: Mapping[str, Sequence]) -> list[str | None]:
-        s = self.settings
-        out: list[str | None] = []
-        for domain, score in zip(docs.column("domain").to_pylist(), scores["quality_score"]):
-            limit = s.min_score_by_domain.get(domain, s.min_score)
-            out.append("low_score" if limit is not None and score is not None and score < limit else None)
-        return out
+        columns = {"quality_score": scores["quality_score"], "domain": docs.column("domain").to_pylist()}
+        return decide(self._limits, columns, docs.num_rows)

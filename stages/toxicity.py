@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from classifiers.detoxify_model import LABELS, ToxicityModel, load_detoxify
 from classifiers.wordlists import WordList, load_wordlists
 from curator.assets import resolve
-from stages.base import Stage, StageSettings
+from stages.base import AssetPath, Stage, StageSettings, Threshold, decide
 from stages.text_stats import base_lang
 
 
@@ -29,9 +29,9 @@ class DetoxifyToxicity(Stage):
     class Settings(StageSettings):
         model_type: str = "original"
         """Detoxify model name: original, unbiased, multilingual, original-small, unbiased-small."""
-        checkpoint: str | None = "asset:detoxify_tiny"
+        checkpoint: AssetPath | None = "asset:detoxify_tiny"
         """A Detoxify checkpoint file (or `asset:<name>`); None downloads `model_type` (network)."""
-        huggingface_config: str | None = None
+        huggingface_config: AssetPath | None = None
         """Local folder with the model's Hugging Face config and tokenizer files (offline use).
         None: the tiny asset's own folder for `asset:detoxify_tiny`, otherwise Detoxify looks the
         checkpoint's model name up on the hub (network or a filled Hugging Face cache)."""
@@ -75,18 +75,15 @@ class DetoxifyToxicity(Stage):
         out["toxicity_score"] = [max(vals) for vals in zip(*scores.values())] if scores else [None] * len(texts)
         return out
 
+    @classmethod
+    def thresholds(cls, settings) -> dict[str, list[Threshold]]:
+        """One maximum per label of `max_scores`, in the fixed order of LABELS: the first
+        label over its limit names the rule."""
+        limits = cls._settings(settings).max_scores
+        return {f"detoxify_{label}": [Threshold("<=", float(limits[label]), label)] for label in LABELS if label in limits}
+
     def keep_batch(self, docs: pa.Table, scores: Mapping[str, Sequence]) -> list[str | None]:
-        limits = self.settings.max_scores
-        out: list[str | None] = []
-        for i in range(docs.num_rows):
-            rule = None
-            for label in LABELS:  # a fixed order: the first label over its limit names the rule
-                col = scores.get(f"detoxify_{label}")
-                if label in limits and col is not None and col[i] is not None and col[i] > limits[label]:
-                    rule = label
-                    break
-            out.append(rule)
-        return out
+        return decide(self._limits, scores, docs.num_rows)
 
 
 class WordLimits(BaseModel):
@@ -104,7 +101,7 @@ class ToxicWords(Stage):
     name = "toxic_words"
 
     class Settings(StageSettings):
-        lists: str = "asset:ldnoobw"
+        lists: AssetPath = "asset:ldnoobw"
         """Folder of `<lang>.txt` word lists (LDNOOBW by default), or `asset:<name>`."""
         max_count: int | None = Field(default=None, ge=0)
         max_ratio: float | None = Field(default=0.01, ge=0.0, le=1.0)
@@ -136,18 +133,24 @@ class ToxicWords(Stage):
             ratios.append(n / words if words else 0.0)
         return {"toxic_words": counts, "toxic_words_ratio": ratios}
 
-    def keep_batch(self, docs: pa.Table, scores: Mapping[str, Sequence]) -> list[str | None]:
-        s = self.settings
-        out: list[str | None] = []
-        langs = docs.column("lang").to_pylist()
-        for lang, n, ratio in zip(langs, scores["toxic_words"], scores["toxic_words_ratio"]):
-            limits = s.per_language.get(base_lang(lang) or "", None)
-            max_count = limits.max_count if limits else s.max_count
-            max_ratio = limits.max_ratio if limits else s.max_ratio
-            if n is not None and max_count is not None and n > max_count:
-                out.append("count")
-            elif ratio is not None and max_ratio is not None and ratio > max_ratio:
-                out.append("ratio")
-            else:
-                out.append(None)
+    @classmethod
+    def thresholds(cls, settings) -> dict[str, list[Threshold]]:
+        """`count` then `ratio`: the stage's limits for the languages without their own, then
+        each language of `per_language` (keyed by the base code of `lang`, `lang_base`)."""
+        s = cls._settings(settings)
+        per = s.per_language
+        default = ("lang_base", tuple(sorted(per)), True) if per else ()
+        out: dict[str, list[Threshold]] = {}
+        for column, field, rule in (("toxic_words", "max_count", "count"), ("toxic_words_ratio", "max_ratio", "ratio")):
+            rows = [Threshold("<=", float(getattr(s, field)), rule, *default)] if getattr(s, field) is not None else []
+            rows += [
+                Threshold("<=", float(getattr(lim, field)), rule, "lang_base", (lang,))
+                for lang, lim in per.items() if getattr(lim, field) is not None
+            ]
+            if rows:
+                out[column] = rows
         return out
+
+    def keep_batch(self, docs: pa.Table, scores: Mapping[str, Sequence]) -> list[str | None]:
+        langs = [base_lang(x) or "" for x in docs.column("lang").to_pylist()]
+        return decide(self._limits, {**scores, "lang_base": langs}, docs.num_rows)

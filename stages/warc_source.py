@@ -103,21 +103,21 @@ class LostSync(ValueError):
 
 
 def read_warc(path: str, source: str, domain: str, settings, snapshot: str | None = None,
-              tally: Tally | None = None) -> Iterator[dict[str, Any]]:
+              tally: Tally | None = None, anonymous: bool = False) -> Iterator[dict[str, Any]]:
     """Rows of every record of one WARC/WET file (local path or URI), each one Arrow can
     store; never raises on bad input. `tally` counts the records taken from the file
-    (curator/tally.py)."""
+    (curator/tally.py); `anonymous`: the source's setting, an s3:// file is read unsigned."""
     tally = Tally() if tally is None else tally
-    for row in _read_warc(path, source, domain, settings, snapshot, tally):
+    for row in _read_warc(path, source, domain, settings, snapshot, tally, anonymous):
         yield _arrow_safe(row)
 
 
-def _read_warc(path, source, domain, settings, snapshot, tally: Tally) -> Iterator[dict[str, Any]]:
+def _read_warc(path, source, domain, settings, snapshot, tally: Tally, anonymous: bool = False) -> Iterator[dict[str, Any]]:
     shown = redact_input(path)
     snap = snapshot_of(path, snapshot)
     n, end = 0, 0
     try:
-        raw = open_input(path, retries=getattr(settings, "http_retries", 5))
+        raw = open_input(path, retries=getattr(settings, "http_retries", 5), anonymous=anonymous)
     except Exception as e:
         yield _row(
             f"{shown}#unreadable", source, domain, None, "",
@@ -138,7 +138,7 @@ def _read_warc(path, source, domain, settings, snapshot, tally: Tally) -> Iterat
             yield _row(f"{shown}#empty", source, domain, None, "", {"warc_file": shown, "snapshot": snap}, "warc.empty")
     except Exception as e:
         if "non-chunked gzip" in str(e):  # one gzip stream for the whole file: legal, read it so
-            yield from _read_whole_gzip(path, source, domain, settings, snap, n, tally)
+            yield from _read_whole_gzip(path, source, domain, settings, snap, n, tally, anonymous)
             return
         yield _corrupt_row(path, source, domain, snap, end, n, e)
 
@@ -188,12 +188,13 @@ def _records(stream, path, source, domain, settings, snap, skip: int, tally: Tal
         yield row, end
 
 
-def _read_whole_gzip(path, source, domain, settings, snap, skip: int, tally: Tally) -> Iterator[dict[str, Any]]:
+def _read_whole_gzip(path, source, domain, settings, snap, skip: int, tally: Tally,
+                     anonymous: bool = False) -> Iterator[dict[str, Any]]:
     import gzip
 
     n, end = skip, 0
     try:
-        with open_input(path, retries=getattr(settings, "http_retries", 5)) as raw, gzip.GzipFile(fileobj=raw) as gz:
+        with open_input(path, retries=getattr(settings, "http_retries", 5), anonymous=anonymous) as raw, gzip.GzipFile(fileobj=raw) as gz:
             for row, end in _records(gz, path, source, domain, settings, snap, skip, tally):
                 n += 1
                 row["meta"]["whole_file_gzip"] = "1"  # offsets are in the uncompressed stream
@@ -260,7 +261,7 @@ def _record_row(record, path, source, domain, settings, snapshot) -> dict[str, A
     )
     if not status or not str(status).startswith("2"):
         return _row(rec_id, source, domain, url, "", meta, "warc.http_status")
-    if not content_type.split(";")[0].strip().lower() in _HTML_TYPES:
+    if content_type.split(";")[0].strip().lower() not in _HTML_TYPES:
         return _row(rec_id, source, domain, url, "", meta, "warc.not_html")
     try:
         payload = _read_capped(record.content_stream(), settings.max_record_bytes + 1)

@@ -81,7 +81,7 @@ def article(title: str) -> bytes:
 
 def warc_header_line_bomb(n: int, url: str, line_bytes: int) -> bytes:
     """A record whose WARC header holds one `line_bytes`-long line."""
-    prefix = f"WARC/1.0\r\nWARC-Type: response\r\nX-Bomb: ".encode()
+    prefix = b"WARC/1.0\r\nWARC-Type: response\r\nX-Bomb: "
     rest = warc_head(n, url, 0)[len("WARC/1.0\r\nWARC-Type: response\r\n"):]
     return gzip_repeat(prefix, line_bytes, b"\r\n" + rest + b"\r\n\r\n", b"a")
 

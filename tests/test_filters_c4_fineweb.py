@@ -4,8 +4,8 @@ documents just inside and just outside its threshold; zh/ja handling."""
 from __future__ import annotations
 
 import pytest
-
 from filter_docs import apply, distinct_words
+
 from stages.c4 import C4Quality
 from stages.fineweb import FineWebQuality
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
-
 from filter_docs import apply
+
 from stages.code_quality import CodeQuality
 
 PY = (

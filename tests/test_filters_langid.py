@@ -4,11 +4,11 @@ by listing a stage twice."""
 from __future__ import annotations
 
 import pytest
+from filter_docs import batch, row
 
 from curator.assets import is_fetched
 from curator.manifest import parse
 from curator.schema import DOC_SCHEMA
-from filter_docs import batch, row
 from stages import registry
 from stages.gopher import GopherQuality
 from stages.langid import LanguageId

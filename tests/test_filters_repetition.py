@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from filter_docs import apply, distinct_words, pad_to
+
 from stages.gopher_repetition import GopherRepetition
 
 SENTENCES = [f"Line {w} tells about the {v} harbour and its boats." for w, v in

@@ -45,8 +45,8 @@ def _stages():
     from stages import registry
 
     demo = {}
-    for name, settings in load(DEMO).stage_specs():
-        demo.setdefault(name, settings)
+    for name, stage_settings in load(DEMO).stage_specs():
+        demo.setdefault(name, stage_settings)
     out = []
     for name, cls in sorted(registry().items()):
         try:

@@ -14,7 +14,6 @@ import sys
 import textwrap
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from stages.inputs import backoff_wait_s, list_source_files, open_input, retry_a
 from stages.warc_source import read_warc
 from tests import hostile_inputs as H
 from tests.conftest import ROOT
+from tests.http_files import FileServer
 
 SMALL = {"max_header_line_bytes": 1024, "max_header_bytes": 4096}
 
@@ -273,66 +273,14 @@ def test_control_characters_are_removed_from_wet_text(tmp_path):
 USER, PASSWORD, TOKEN = "reader", "s3cr3t-Pa55", "tok-9f8e7d6c"
 
 
-class AuthServer:
-    """Files of a folder on 127.0.0.1 behind HTTP basic auth, with Range support, a transfer
-    that breaks once, and scripted 503s with Retry-After."""
+class AuthServer(FileServer):
+    """The test folder behind HTTP basic auth; its URLs carry the credentials and a token."""
 
     def __init__(self, root: Path):
-        self.root = root
-        self.requests: list[dict] = []
-        self.cut_after: int | None = None
-        self.busy: list[str] = []  # Retry-After values of the next 503 answers
-        expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-        server = self
+        super().__init__(root, auth=(USER, PASSWORD))
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                server.requests.append({"path": self.path, "auth": self.headers.get("Authorization"),
-                                        "host": self.headers.get("Host"), "range": self.headers.get("Range"),
-                                        "at": time.monotonic()})
-                if self.headers.get("Authorization") != expected:
-                    self.send_response(401)
-                    self.send_header("WWW-Authenticate", 'Basic realm="crawl"')
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                if server.busy:
-                    self.send_response(503)
-                    self.send_header("Retry-After", server.busy.pop(0))
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                f = server.root / self.path.split("?")[0].lstrip("/")
-                if not f.is_file():
-                    self.send_error(404)
-                    return
-                data = f.read_bytes()
-                start = int(self.headers["Range"].split("=")[1].split("-")[0]) if self.headers.get("Range") else 0
-                self.send_response(206 if start else 200)
-                body = data[start:]
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if server.cut_after is not None and not start:
-                    self.wfile.write(body[: server.cut_after])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    return
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, name: str, user: str = USER, password: str = PASSWORD) -> str:
+    def auth_url(self, name: str, user: str = USER, password: str = PASSWORD) -> str:
         return f"http://{user}:{password}@127.0.0.1:{self.port}/{name}?token={TOKEN}"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
@@ -354,7 +302,7 @@ def test_credentials_in_an_input_url_are_sent_as_basic_auth_and_never_written(au
     records.append(raw_record(9, f"https://user:{PASSWORD}@page.example/in-url", H.article("userinfo")))
     local = write_warc(auth_server.root / "t.warc.gz", records, "gzip")
     auth_server.cut_after = 1500  # the first transfer breaks: the Range resume must carry the auth too
-    url = auth_server.url("t.warc.gz")
+    url = auth_server.auth_url("t.warc.gz")
     rows = list(read_warc(url, "s", "web", ExtractSettings(http_retries=2)))
     assert [r["drop_reason"] for r in rows] == [None] * 4
     assert [r["text"] for r in rows] == [r["text"] for r in read_warc(str(local), "s", "web", ExtractSettings())]
@@ -368,12 +316,12 @@ def test_credentials_in_an_input_url_are_sent_as_basic_auth_and_never_written(au
 
 def test_wrong_credentials_and_missing_files_are_reported_without_the_secret(auth_server, tmp_path):
     write_warc(auth_server.root / "t.warc.gz", [raw_record(1, "https://ok.example/", H.article("x"))], "gzip")
-    for url in (auth_server.url("t.warc.gz", password="wrong-" + PASSWORD), auth_server.url("missing.warc.gz")):
+    for url in (auth_server.auth_url("t.warc.gz", password="wrong-" + PASSWORD), auth_server.auth_url("missing.warc.gz")):
         rows = list(read_warc(url, "s", "web", ExtractSettings(http_retries=1)))
         assert [r["drop_reason"] for r in rows] == ["warc.unreadable"]
         assert re.search(r"HTTP (401|404)", rows[0]["meta"]["error"]) and "***@127.0.0.1" in rows[0]["meta"]["error"]
         _no_secret(rows)
-    src = Source(name="cc", kind="warc", domain="web", paths_file=auth_server.url("none.paths.gz"))
+    src = Source(name="cc", kind="warc", domain="web", paths_file=auth_server.auth_url("none.paths.gz"))
     with pytest.raises(ManifestError) as err:
         list_source_files(src, str(tmp_path), 0, open_retries=0)
     assert "cannot read http://***@127.0.0.1" in str(err.value) and "token=***" in str(err.value)
@@ -383,7 +331,7 @@ def test_wrong_credentials_and_missing_files_are_reported_without_the_secret(aut
 def test_retry_after_is_honoured_and_backoff_has_jitter_and_a_cap(auth_server):
     write_warc(auth_server.root / "t.warc.gz", [raw_record(1, "https://ok.example/", H.article("x"))], "gzip")
     auth_server.busy = ["1"]
-    with open_input(auth_server.url("t.warc.gz"), retries=2, backoff_s=0.01) as f:
+    with open_input(auth_server.auth_url("t.warc.gz"), retries=2, backoff_s=0.01) as f:
         assert f.read(2) == b"\x1f\x8b"
         assert f.raw.waits == [1.0]
     assert auth_server.requests[1]["at"] - auth_server.requests[0]["at"] >= 0.95

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from filter_docs import apply
+
 from stages.pii import PiiRedaction, find_pii, redact
 
 KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7bq98s1xZ2\nQ0b3sK9fYw==\n-----END RSA PRIVATE KEY-----"

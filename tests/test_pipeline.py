@@ -11,9 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
-import pytest
 
-from curator.pipeline import PHASES, OUTPUT_DIRS, Pipeline
+from curator.pipeline import OUTPUT_DIRS, PHASES, Pipeline
 from tests.conftest import DEMO, ROOT, demo_manifest_copy, shard_hashes, shared
 
 
@@ -105,7 +104,7 @@ def test_fresh_run_gives_byte_identical_shards(demo_run, spark, tmp_path):
     other.output.dir = str(tmp_path)
     Pipeline(other, spark=spark, log=lambda s: None).run()
     assert shard_hashes(other.run_dir) == shard_hashes(m.run_dir)
-    for n, entry in shard_manifest(m.run_dir)["seq_lens"].items():
+    for _n, entry in shard_manifest(m.run_dir)["seq_lens"].items():
         for shard in entry["shards"]:
             for d in shard["files"].values():
                 for path in d["files"]:

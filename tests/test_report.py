@@ -110,7 +110,7 @@ def test_report_of_a_partial_run_has_every_section_and_escapes_documents(tmp_pat
     assert "toxicity.toxic: keep &lt;= 0.4" in page  # the threshold line's tooltip
     # nothing from a document reaches the page as markup
     assert "<script" not in page and "<img" not in page and "javascript:alert(1)\"" not in page
-    assert "&lt;script&gt;document.title=&quot;pwned&quot;" in page
+    assert "&lt;script&gt;document.title=&#34;pwned&#34;" in page  # Jinja2's autoescape (markupsafe)
     assert "en&lt;b&gt;" in page
     assert "toxicity_score = 0.9" in page  # the score that made the rule fire, in the sample's summary
 
@@ -151,3 +151,21 @@ def test_axis_range_widens_to_near_thresholds_only():
     assert runstats.axis_range(0.88, 1.0, [0.65]) == (0.65, 1.0)
     assert runstats.axis_range(26, 574, [50, 100_000]) == (26, 574)
     assert runstats.axis_range(0.0, 0.0, [0.3]) == (0.0, 0.3)
+
+
+def test_every_template_value_is_redacted_escaped_and_made_visible_by_default():
+    """report.html is rendered by Jinja2 with autoescape and a `finalize` that masks secrets
+    and escapes control characters, so a value a template shows without any filter is safe;
+    only markup report.py marks as such (the plots) passes, and the `url`/`body` filters keep
+    a document's query string and lines."""
+    from markupsafe import Markup
+
+    from curator.report import _environment
+
+    env = _environment()
+    leak = "see https://user:s3cr3t-pw@host.example/a.warc.gz?X-Amz-Signature=tok-9f8e7d <b>\x1b[2J"
+    out = env.from_string("{{ x }}|{{ n }}|{{ nothing }}|{{ svg }}").render(x=leak, n=1234, nothing=None, svg=Markup("<svg/>"))
+    assert out == ("see https://***@host.example/a.warc.gz?X-Amz-Signature=*** &lt;b&gt;\\x1b[2J|1234||<svg/>")
+    assert env.from_string("{{ u | url }}").render(u="https://u:pw@x.example/p?q=1&r=<2>") == \
+        "https://***@x.example/p?q=1&amp;r=&lt;2&gt;"
+    assert env.from_string("<pre>{{ t | body }}</pre>").render(t="a\r\n<b>\tc\x07") == "<pre>a\n&lt;b&gt;\tc\\x07</pre>"

@@ -557,8 +557,8 @@ def test_root_cause_without_a_quoted_traceback():
     try:
         try:
             raise KeyError("k")
-        except KeyError:
-            raise RuntimeError("outer")
+        except KeyError as inner:
+            raise RuntimeError("outer") from inner
     except RuntimeError as e:
         assert root_cause(e) == "KeyError: 'k'"
     assert root_cause(ValueError("")) == "ValueError"

@@ -167,7 +167,8 @@ def test_code_tree_rows(code_tree):
 
 
 def test_code_ids_follow_content(code_tree):
-    ids = lambda: {r["url"]: r["id"] for r in read_code(list_code_files(str(code_tree)), "gh", "code", ExtractSettings())}
+    def ids():
+        return {r["url"]: r["id"] for r in read_code(list_code_files(str(code_tree)), "gh", "code", ExtractSettings())}
     before = ids()
     assert before == ids()
     (code_tree / "alpha" / "src" / "main.py").write_text("def main():\n    return 43\n")

@@ -151,10 +151,10 @@ def test_diff_after_a_threshold_change(demo_run, spark, tmp_path, capsys):
     other = load(DEMO)
     other.output.dir = str(tmp_path)
     shutil.copytree(m.run_dir, other.run_dir)
-    next(s for s in other.stages if "gopher_quality" in s)["gopher_quality"]["min_doc_words"] = 30
+    next(s for s in other.stages if s.name == "gopher_quality").settings.min_doc_words = 30
     for s in other.stages:  # C4's minimum sentences would drop the short pages let through
-        if "c4" in s:
-            s["c4"]["min_sentences"] = 1
+        if s.name == "c4":
+            s.settings.min_sentences = 1
     Pipeline(other, spark=spark, log=lambda s: None).run()
 
     assert main(["diff", str(m.run_dir), str(other.run_dir), "--json"]) == 0

@@ -10,8 +10,6 @@ import io
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 from warcio.statusandheaders import StatusAndHeaders
@@ -23,67 +21,15 @@ from stages import extractors
 from stages.inputs import HttpError, list_source_files, open_input
 from stages.warc_source import read_warc
 from tests.conftest import shared
+from tests.http_files import FileServer
 from tests.test_sources import build_warc
-
-
-class Server:
-    """Files of a folder on 127.0.0.1, with Range support and scripted failures."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self.fail_first = 0  # answer 503 to this many requests
-        self.cut_after = None  # bytes after which the first full response drops the connection
-        self.requests: list[tuple[str, str | None]] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                server.requests.append((self.path, self.headers.get("Range")))
-                if server.fail_first > 0:
-                    server.fail_first -= 1
-                    self.send_error(503, "slow down")
-                    return
-                f = server.root / self.path.lstrip("/")
-                if not f.is_file():
-                    self.send_error(404)
-                    return
-                data = f.read_bytes()
-                start = 0
-                rng = self.headers.get("Range")
-                if rng:
-                    start = int(rng.split("=")[1].split("-")[0])
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-                else:
-                    self.send_response(200)
-                body = data[start:]
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if server.cut_after is not None and not rng:
-                    self.wfile.write(body[: server.cut_after])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    return
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
 def server(tmp_path):
     root = tmp_path / "www"
     root.mkdir()
-    s = Server(root)
+    s = FileServer(root)
     yield s
     s.close()
 
@@ -117,15 +63,15 @@ def test_same_documents_over_http_as_from_disk(server):
 
 def test_http_retries_with_backoff_then_gives_up(server):
     build_warc(server.root / "t.warc.gz")
-    server.fail_first = 2
+    server.busy = [None, None]
     started = time.perf_counter()
     with open_input(f"{server.url}/t.warc.gz", retries=3, backoff_s=0.05) as f:
         assert f.read(2) == b"\x1f\x8b"
     assert len(server.requests) == 3 and time.perf_counter() - started >= 0.05 + 0.1
-    server.fail_first = 10
+    server.busy = [None] * 10
     with pytest.raises(HttpError, match="gave up after 3 attempts"):
         open_input(f"{server.url}/t.warc.gz", retries=2, backoff_s=0.01)
-    server.fail_first = 0
+    server.busy = []
     rows = list(read_warc(f"{server.url}/missing.warc.gz", "s", "web", settings()))
     assert [r["drop_reason"] for r in rows] == ["warc.unreadable"] and "404" in rows[0]["meta"]["error"]
 
@@ -136,7 +82,7 @@ def test_broken_transfer_resumes_with_a_range_request(server):
     server.cut_after = 1000
     rows = list(read_warc(f"{server.url}/t.warc.gz", "s", "web", settings()))
     assert fates(rows) == fates(read_warc(str(p), "s", "web", settings()))
-    assert server.requests[1] == ("/t.warc.gz", "bytes=1000-")
+    assert (server.requests[1]["path"], server.requests[1]["range"]) == ("/t.warc.gz", "bytes=1000-")
 
 
 def test_paths_file_with_prefix_sample_and_limit(server, tmp_path):
