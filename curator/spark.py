@@ -65,9 +65,10 @@ RUN_CONF = {
     # byte cap bounds a worker's memory on long documents)
     "spark.sql.execution.arrow.maxRecordsPerBatch": "10000",
     "spark.sql.execution.arrow.maxBytesPerBatch": str(16 << 20),
-    # Parquet is read 256 rows at a time (default 4,096): a batch of 4,096 documents at the
-    # 1 MB code-file cap is 4 GB of text in one task, which ran a 2 GB JVM out of heap
-    "spark.sql.parquet.columnarReaderBatchSize": "256",
+    # Parquet is read 64 rows at a time (default 4,096): the vectorised reader reserves one
+    # contiguous buffer per batch, and a batch of documents at the 1 MB code-file cap is then
+    # 64 MB per task; 256 of them (252 MB a task) already ran a 2 GB JVM out of heap
+    "spark.sql.parquet.columnarReaderBatchSize": "64",
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.parquet.compression.codec": "zstd",
     "spark.executorEnv.TOKENIZERS_PARALLELISM": "false",
