@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -67,3 +68,14 @@ class FileServer:
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def served(tmp_path: Path, cls: type[FileServer] = FileServer) -> Iterator[FileServer]:
+    """A server of an empty folder `www` under tmp_path, for a fixture to `yield from`."""
+    root = tmp_path / "www"
+    root.mkdir()
+    server = cls(root)
+    try:
+        yield server
+    finally:
+        server.close()

@@ -27,7 +27,7 @@ from stages.inputs import backoff_wait_s, list_source_files, open_input, retry_a
 from stages.warc_source import read_warc
 from tests import hostile_inputs as H
 from tests.conftest import ROOT
-from tests.http_files import FileServer
+from tests.http_files import FileServer, served
 
 SMALL = {"max_header_line_bytes": 1024, "max_header_bytes": 4096}
 
@@ -285,11 +285,7 @@ class AuthServer(FileServer):
 
 @pytest.fixture
 def auth_server(tmp_path):
-    root = tmp_path / "www"
-    root.mkdir()
-    s = AuthServer(root)
-    yield s
-    s.close()
+    yield from served(tmp_path, AuthServer)
 
 
 def _no_secret(obj) -> None:

@@ -21,17 +21,13 @@ from stages import extractors
 from stages.inputs import HttpError, list_source_files, open_input
 from stages.warc_source import read_warc
 from tests.conftest import shared
-from tests.http_files import FileServer
+from tests.http_files import served
 from tests.test_sources import build_warc
 
 
 @pytest.fixture
 def server(tmp_path):
-    root = tmp_path / "www"
-    root.mkdir()
-    s = FileServer(root)
-    yield s
-    s.close()
+    yield from served(tmp_path)
 
 
 def fates(rows):
