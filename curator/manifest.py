@@ -133,6 +133,23 @@ class Source(_Model):
         return self
 
 
+class PrecheckSettings(_Model):
+    """The extraction cascade (stages/precheck.py): rules that need only a page's URL or raw
+    HTML run before the extractor, on the domains their stages apply to, so that extraction
+    time goes only to pages that can survive. `extract.precheck: {urls: false, language: false}`
+    turns it off (every page extracted, every stage after extraction, as before)."""
+
+    urls: bool = True
+    """Run URL-only stages (`url_blocklist`) before extraction, with their usual drop reasons."""
+    language: bool = True
+    """Where a `langid` stage keeps only some languages, drop pages whose raw HTML text is
+    clearly in another language (`langid.precheck`) before extraction."""
+    language_min_top: float = Field(default=0.9, ge=0.5, le=1)
+    """The pre-check drops a page only when its top language (not kept) has at least this probability..."""
+    language_max_kept: float = Field(default=0.02, ge=0, le=0.5)
+    """... and the kept languages together at most this one."""
+
+
 class ExtractSettings(_Model):
     """Every number has an upper bound (a typo of `http_retries: 1000000` would retry a dead
     URL for years, `max_record_bytes: 1e15` would let one record take every worker's memory)."""
@@ -170,6 +187,8 @@ class ExtractSettings(_Model):
     most 64 GiB."""
     max_archive_members: int = Field(default=100_000, gt=0, le=10_000_000)
     """An archive with more members than this is `code.archive_too_large`; at most 10 million."""
+    precheck: PrecheckSettings = PrecheckSettings()
+    """Early rules before extraction (see PrecheckSettings)."""
 
 
 class MinHashSettings(_Model):

@@ -38,9 +38,10 @@ BATCH_BYTES = 16 << 20
 a task of many large files never hands the JVM one enormous Arrow batch."""
 
 
-def _task_rows(index: int, task: tuple, settings, sources: dict):
+def _task_rows(index: int, task: tuple, settings, sources: dict, cascade=None):
     """The rows of one task, each tagged with the task's number; the last row also carries
-    how many records the reader took from its input (`task_records`, see curator/tally.py)."""
+    how many records the reader took from its input (`task_records`, see curator/tally.py).
+    `cascade`: rules a WARC page meets before extraction (stages/precheck.py), or None."""
     from curator.tally import Tally
     from stages.code_source import read_code_task
     from stages.warc_source import read_warc
@@ -50,7 +51,7 @@ def _task_rows(index: int, task: tuple, settings, sources: dict):
     tally = Tally()
     if kind == "warc":
         rows = read_warc(payload, source, domain, settings, src["snapshot"], tally=tally,
-                         anonymous=src.get("anonymous", False))
+                         anonymous=src.get("anonymous", False), cascade=cascade)
     else:
         rows = read_code_task(json.loads(payload), source, domain, settings, src["licenses"], tally=tally)
     held = None  # one row of look-ahead, so the last one can carry the count
@@ -114,13 +115,13 @@ def _convertible(row: dict) -> bool:
         return False
 
 
-def _extract_tasks(batches, tasks: list, settings, sources: dict):
+def _extract_tasks(batches, tasks: list, settings, sources: dict, cascade=None):
     """Rows of the tasks whose indexes arrive (one per Spark partition, see `extract_frame`),
     as Arrow batches of at most BATCH_ROWS documents and BATCH_BYTES of text."""
     for batch in batches:
         for index in batch.column(0).to_pylist():
             chunk, size = [], 0
-            for row in _task_rows(index, tasks[index], settings, sources):
+            for row in _task_rows(index, tasks[index], settings, sources, cascade):
                 chunk.append(row)
                 size += len(row["text"]) if isinstance(row["text"], str) else 0
                 if len(chunk) == BATCH_ROWS or size >= BATCH_BYTES:
@@ -130,13 +131,13 @@ def _extract_tasks(batches, tasks: list, settings, sources: dict):
                 yield _to_batch(chunk)
 
 
-def extract_frame(spark, tasks: list[tuple[str, str, str, str]], settings, sources: dict):
+def extract_frame(spark, tasks: list[tuple[str, str, str, str]], settings, sources: dict, cascade=None):
     """The extracted documents of (source, domain, kind, payload) tasks, one Spark task each.
 
     The partitions are `spark.range` numbers, one per partition, and the task list travels
     with the function (broadcast by PySpark when large): a parallelized Python list would
     cost every task a second Python worker round trip (10 ms each, measured)."""
-    fn = partial(_extract_tasks, tasks=tasks, settings=settings, sources=sources)
+    fn = partial(_extract_tasks, tasks=tasks, settings=settings, sources=sources, cascade=cascade)
     return spark.range(0, len(tasks), 1, max(1, len(tasks))).mapInArrow(fn, spark_schema(DOC_SCHEMA))
 
 
@@ -228,7 +229,7 @@ class Pipeline:
                 tok_info = self._tokenizer_info()
                 previous = fingerprint({"inputs": self._input_state(), "sources": [s.model_dump() for s in self.m.sources]})
                 settings = {
-                    "extract": self.m.extract.model_dump(),
+                    "extract": self._extract_settings(),
                     "annotate": self.m.stage_specs(),
                     "dedup": self.m.dedup.model_dump(),
                     "tokenize": {**self.m.tokenizer.model_dump(), "tokenizer_sha256": tok_info["sha256"]},
@@ -334,9 +335,21 @@ class Pipeline:
             write_atomic(self.run_dir / "rejected" / f"{reason}.jsonl", "\n".join(lines) + "\n")
 
     # -- phases ----------------------------------------------------------------------------
+    def _extract_settings(self) -> dict[str, Any]:
+        """What the extract fingerprint hashes: its settings and, when stages run before
+        extraction (stages/precheck.py), those rules' settings and code."""
+        from stages.precheck import cascade_for
+
+        cascade = cascade_for(self.m)
+        out = self.m.extract.model_dump()
+        if cascade is not None:
+            out["cascade"] = cascade.spec()
+        return out
+
     def _extract(self, out: Path, tok_info) -> dict[str, Any]:
         from stages.code_source import code_tasks
         from stages.inputs import list_source_files, problems_by_file
+        from stages.precheck import cascade_for, cascade_stats
 
         tasks = []
         for i, src in enumerate(self.m.sources):
@@ -349,9 +362,12 @@ class Pipeline:
                     tasks.append((src.name, src.domain, "code", json.dumps(task)))
         sources = {s.name: {"snapshot": s.snapshot, "licenses": s.licenses, "anonymous": s.anonymous}
                    for s in self.m.sources}
-        df = extract_frame(self.spark, tasks, self.m.extract, sources)
+        cascade = cascade_for(self.m)
+        df = extract_frame(self.spark, tasks, self.m.extract, sources, cascade)
         stats = self._finish(df, out, "extract", None)
         written = self.spark.read.parquet(str(out))
+        if cascade is not None:  # pages each early rule kept from the extractor, time saved
+            stats["cascade"] = cascade_stats(written)
         stats["input_tasks"] = len(tasks)
         stats["records"] = ledger.record_tally(written, len(tasks))
         stats["problems_by_file"] = problems_by_file(written)

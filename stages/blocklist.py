@@ -2,7 +2,8 @@
 
 The default is UT1's adult list from datatrove's wheel (`asset:ut1_adult`), the list
 RefinedWeb and FineWeb use; any list files can be named instead (one domain or URL a line).
-Runs before the models: it needs only the URL, so it is the cheapest filter there is.
+Runs before the models: it needs only the URL, so it is the cheapest filter there is; with
+`extract.precheck.urls` (the default) it runs before extraction too (stages/precheck.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ class UrlBlocklistFilter(Stage):
     """Rules: `domain` (the host or a parent domain is listed), `url` (the URL is listed)."""
 
     name = "url_blocklist"
+    before_extraction = True
+    """It reads only `url`: the extraction cascade (stages/precheck.py) runs it before
+    extraction, so a blocklisted page costs no extractor time."""
 
     class Settings(StageSettings):
         lists: list[AssetPath] = ["asset:ut1_adult"]

@@ -8,6 +8,9 @@ cannot be read further leaves a `warc.corrupt` row naming where it stopped, a re
 short by the end of the file is `warc.truncated`, a record whose payload breaks (bad chunked
 encoding, bad gzip inside) is `warc.bad_payload`, a page that will not decode is
 `warc.undecodable` and a page the extractor does not finish in time is `extract.timeout`.
+A decoded page that an early rule rejects (stages/precheck.py: the URL blocklist, the
+language pre-check) is never extracted: it keeps that rule's reason and
+`meta["skipped_extraction"]`.
 
 One record never costs its neighbours: a header line or block over its limit
 (`max_header_line_bytes`, `max_header_bytes`, see stages/warc_headers.py) is
@@ -103,13 +106,28 @@ class LostSync(ValueError):
 
 
 def read_warc(path: str, source: str, domain: str, settings, snapshot: str | None = None,
-              tally: Tally | None = None, anonymous: bool = False) -> Iterator[dict[str, Any]]:
+              tally: Tally | None = None, anonymous: bool = False, cascade=None) -> Iterator[dict[str, Any]]:
     """Rows of every record of one WARC/WET file (local path or URI), each one Arrow can
     store; never raises on bad input. `tally` counts the records taken from the file
-    (curator/tally.py); `anonymous`: the source's setting, an s3:// file is read unsigned."""
+    (curator/tally.py); `anonymous`: the source's setting, an s3:// file is read unsigned;
+    `cascade`: the rules run before extraction (stages/precheck.py), None for none."""
     tally = Tally() if tally is None else tally
+    if cascade is not None:
+        cascade.runtime.load()  # a missing list or model fails the task, not every record
+    settings = _WithCascade(settings, cascade)
     for row in _read_warc(path, source, domain, settings, snapshot, tally, anonymous):
         yield _arrow_safe(row)
+
+
+class _WithCascade:
+    """The extract settings plus the cascade, passed down as one object."""
+
+    def __init__(self, settings, cascade):
+        self._settings = settings
+        self.cascade = cascade
+
+    def __getattr__(self, name):
+        return getattr(self._settings, name)
 
 
 def _read_warc(path, source, domain, settings, snapshot, tally: Tally, anonymous: bool = False) -> Iterator[dict[str, Any]]:
@@ -276,6 +294,18 @@ def _record_row(record, path, source, domain, settings, snapshot) -> dict[str, A
         meta["error"] = str(e)[:500]
         return _row(rec_id, source, domain, url, "", meta, "warc.undecodable")
     meta.update(charset=charset, charset_from=charset_from, extractor=settings.extractor)
+    cascade = getattr(settings, "cascade", None)
+    if cascade is not None:  # rules that need only the URL or the raw page: no extraction
+        try:
+            reason, lang = cascade.check(domain, url, html, meta)
+        except Exception as e:  # not judged: extracted, and the stages after decide as before
+            meta["precheck_error"] = error_text(e, uri=path)
+            reason = None
+        if reason is not None:
+            meta["skipped_extraction"] = "1"
+            row = _row(rec_id, source, domain, url, "", meta, reason)
+            row["lang"] = lang
+            return row
     started = time.perf_counter()
     try:
         text, controls = extract_clean_text(html, settings)

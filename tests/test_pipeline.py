@@ -76,9 +76,11 @@ def test_demo_exercises_every_filter(demo_run):
     for name in ("extracted", "annotated", "deduped", "tokenized", "mixed"):
         for reason, n in json.loads((m.run_dir / "stats" / f"{name}.json").read_text())["dropped"].items():
             dropped[reason] = dropped.get(reason, 0) + n
-    for reason in ("warc.skip_request", "warc.not_html", "warc.http_status", "langid.language",
+    for reason in ("warc.skip_request", "warc.not_html", "warc.http_status",
                    "gopher_quality.word_count", "dedup.exact", "code.binary"):
         assert dropped.get(reason, 0) > 0, (reason, dropped)
+    # other languages: at the pre-check before extraction, or by langid after it
+    assert dropped.get("langid.precheck", 0) + dropped.get("langid.language", 0) >= 6, dropped
     annotated = pq.read_table(m.run_dir / "annotated").to_pylist()
     langs = {r["lang"] for r in annotated if r["domain"] == "web" and r["drop_reason"] is None}
     assert {"en", "de", "fr", "es"} <= langs

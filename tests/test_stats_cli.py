@@ -57,7 +57,7 @@ def test_stats_json_adds_up_for_every_phase_and_domain(demo_run, capsys):
     for d in info["drop_reasons"]:
         per_reason[(d["phase"], d["domain"], d["reason"])] += d["docs"]
     assert per_reason == Counter({(r["phase"], r["domain"], k): n for r in info["funnel"] for k, n in r["reasons"].items()})
-    langs = {d["lang"] for d in info["drop_reasons"] if d["reason"] == "langid.language"}
+    langs = {d["lang"] for d in info["drop_reasons"] if d["reason"] in ("langid.language", "langid.precheck")}
     assert langs and "-" not in langs and not langs & {"en", "de", "fr", "es", "zh"}
     assert info["dedup_cluster_sizes"]["exact"]["1"] > 0
     assert sum(int(s) * n for s, n in info["dedup_cluster_sizes"]["exact"].items()) == sum(
@@ -115,7 +115,7 @@ def test_inspect_prints_rejected_documents_with_their_score(demo_run, capsys):
     assert docs[0]["url"] in out and "2 document(s) dropped for gopher_quality.word_count" in out
 
     assert main(["inspect", str(m.run_dir)]) == 0
-    assert "langid.language" in capsys.readouterr().out
+    assert "langid.precheck" in capsys.readouterr().out  # the sample's it/pt pages, before extraction
     assert main(["inspect", str(m.run_dir), "--reason", "gopher_quality.nope"]) == 2
     err = capsys.readouterr().err
     assert "no document was dropped for 'gopher_quality.nope'" in err and reason in err
