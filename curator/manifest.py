@@ -339,6 +339,14 @@ class OutputSettings(_Model):
     rejected_samples: int = Field(default=20, ge=0, le=1000)
     """Rejected documents kept per drop reason under rejected/, for people to read (at most
     1000: they are collected on the driver)."""
+    dropped_text: Literal["samples", "all"] = "samples"
+    """What extracted/ and annotated/ keep of a dropped document's text: `samples`, only what
+    the rejected samples need (curator/lean_text.py), or `all` of it (to read dropped pages
+    back from the phase's Parquet)."""
+
+    def dropped_text_samples(self) -> int | None:
+        """The `samples` argument of the extract and annotate workers (None: keep every text)."""
+        return self.rejected_samples if self.dropped_text == "samples" else None
 
 
 class StageEntry(BaseModel):

@@ -87,6 +87,11 @@ def remove_tmp(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def folder_bytes(path: Path) -> int:
+    """Bytes of the regular files under `path` (what a phase leaves on disk)."""
+    return sum(p.stat().st_size for p in path.rglob("*") if _is_regular(p))
+
+
 @dataclass
 class PhaseResult:
     name: str
@@ -149,6 +154,7 @@ class PhaseRunner:
             stats = build(out)
             stats["seconds"] = round(time.perf_counter() - started, 2)
             out.mkdir(parents=True, exist_ok=True)
+            stats["bytes_written"] = folder_bytes(out)
             write_atomic(out / MARKER, json.dumps({"phase": name, "fingerprint": fp, "stats": stats}, indent=1))
             self._check_replaceable(final)
             if os.path.lexists(final):

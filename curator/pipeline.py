@@ -21,6 +21,7 @@ from curator import runstats
 from curator import stats as ledger
 from curator.assets import resolve
 from curator.errors import AccountingError
+from curator.lean_text import DroppedText
 from curator.manifest import Manifest, dump_resolved, expand_inputs
 from curator.phases import PhaseResult, PhaseRunner, fingerprint, write_atomic
 from curator.rundir import PHASE_DIRS
@@ -115,9 +116,16 @@ def _convertible(row: dict) -> bool:
         return False
 
 
-def _extract_tasks(batches, tasks: list, settings, sources: dict, cascade=None):
+def _extract_tasks(batches, tasks: list, settings, sources: dict, cascade=None, samples: int | None = None):
     """Rows of the tasks whose indexes arrive (one per Spark partition, see `extract_frame`),
-    as Arrow batches of at most BATCH_ROWS documents and BATCH_BYTES of text."""
+    as Arrow batches of at most BATCH_ROWS documents and BATCH_BYTES of text. `samples`: the
+    rejected samples per reason; other dropped rows lose their text (curator/lean_text.py)."""
+    lean = None if samples is None else DroppedText(samples)
+    for batch in _extracted_batches(batches, tasks, settings, sources, cascade):
+        yield batch if lean is None else lean.thin(batch)
+
+
+def _extracted_batches(batches, tasks: list, settings, sources: dict, cascade=None):
     for batch in batches:
         for index in batch.column(0).to_pylist():
             chunk, size = [], 0
@@ -131,31 +139,34 @@ def _extract_tasks(batches, tasks: list, settings, sources: dict, cascade=None):
                 yield _to_batch(chunk)
 
 
-def extract_frame(spark, tasks: list[tuple[str, str, str, str]], settings, sources: dict, cascade=None):
+def extract_frame(spark, tasks: list[tuple[str, str, str, str]], settings, sources: dict, cascade=None,
+                  samples: int | None = None):
     """The extracted documents of (source, domain, kind, payload) tasks, one Spark task each.
 
     The partitions are `spark.range` numbers, one per partition, and the task list travels
     with the function (broadcast by PySpark when large): a parallelized Python list would
     cost every task a second Python worker round trip (10 ms each, measured)."""
-    fn = partial(_extract_tasks, tasks=tasks, settings=settings, sources=sources, cascade=cascade)
+    fn = partial(_extract_tasks, tasks=tasks, settings=settings, sources=sources, cascade=cascade, samples=samples)
     return spark.range(0, len(tasks), 1, max(1, len(tasks))).mapInArrow(fn, spark_schema(DOC_SCHEMA))
 
 
 _STAGES: dict[str, list] = {}
 
 
-def _annotate_batches(batches, specs: list, in_schema: pa.Schema):
+def _annotate_batches(batches, specs: list, in_schema: pa.Schema, samples: int | None = None):
     """`specs`: (stage class, parsed settings) pairs, shipped as they are: the worker imports
-    each class's module by name and uses the settings without validating them again."""
+    each class's module by name and uses the settings without validating them again.
+    `samples`: as for `_extract_tasks`."""
     key = json.dumps([(f"{cls.__module__}:{cls.__qualname__}", s.model_dump(mode="json")) for cls, s in specs], sort_keys=True)
     if key not in _STAGES:  # one set of stage objects (and models) per Python worker
         _STAGES[key] = [cls(settings) for cls, settings in specs]
     stages = _STAGES[key]
+    lean = None if samples is None else DroppedText(samples)
     for batch in batches:
         batch = conform(batch, in_schema)
         for stage in stages:
             batch = stage.apply(batch)
-        yield batch
+        yield batch if lean is None else lean.thin(batch)
 
 
 def _ship_stage_module(spark, cls) -> None:
@@ -229,8 +240,8 @@ class Pipeline:
                 tok_info = self._tokenizer_info()
                 previous = fingerprint({"inputs": self._input_state(), "sources": [s.model_dump() for s in self.m.sources]})
                 settings = {
-                    "extract": self._extract_settings(),
-                    "annotate": self.m.stage_specs(),
+                    "extract": {**self._extract_settings(), "dropped_text": self.m.output.dropped_text_samples()},
+                    "annotate": {"stages": self.m.stage_specs(), "dropped_text": self.m.output.dropped_text_samples()},
                     "dedup": self.m.dedup.model_dump(),
                     "tokenize": {**self.m.tokenizer.model_dump(), "tokenizer_sha256": tok_info["sha256"]},
                     "mix": self.m.mixture.model_dump(),
@@ -363,7 +374,7 @@ class Pipeline:
         sources = {s.name: {"snapshot": s.snapshot, "licenses": s.licenses, "anonymous": s.anonymous}
                    for s in self.m.sources}
         cascade = cascade_for(self.m)
-        df = extract_frame(self.spark, tasks, self.m.extract, sources, cascade)
+        df = extract_frame(self.spark, tasks, self.m.extract, sources, cascade, self.m.output.dropped_text_samples())
         stats = self._finish(df, out, "extract", None)
         written = self.spark.read.parquet(str(out))
         if cascade is not None:  # pages each early rule kept from the extractor, time saved
@@ -380,7 +391,7 @@ class Pipeline:
         for cls, _ in specs:
             schema = cls.output_schema(schema)
             _ship_stage_module(self.spark, cls)
-        fn = partial(_annotate_batches, specs=specs, in_schema=DOC_SCHEMA)
+        fn = partial(_annotate_batches, specs=specs, in_schema=DOC_SCHEMA, samples=self.m.output.dropped_text_samples())
         df = self._read_kept("extract").mapInArrow(fn, spark_schema(schema))
         return self._finish(df, out, "annotate", self._kept_in("extract"))
 

@@ -43,6 +43,13 @@ def _n(x: Any) -> str:
     return "" if x is None else (f"{x:,}" if isinstance(x, int) else str(x))
 
 
+def _bytes(n: int) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
 def _top(reasons: dict[str, int], k: int = 3) -> str:
     items = list(reasons.items())
     more = f", +{len(items) - k} more" if len(items) > k else ""
@@ -82,6 +89,9 @@ def print_stats(run_dir: str | Path, console=None, max_rows: int = 20) -> dict[s
         t.add_row(T(r["phase"]), T(r["domain"]), *(T(_n(r.get(c))) for c in (
             "docs_in", "kept", "dropped", "tokens_in", "tokens_kept", "tokens_dropped")))
     console.print(t)
+    written = {p: b for p, b in info["bytes_written"].items() if b is not None}
+    if written:
+        console.print(T("written: " + ", ".join(f"{p} {_bytes(b)} in {_n(info['seconds'].get(p))} s" for p, b in written.items())))
 
     groups = by_domain_and_language(info["drop_reasons"])
     if groups:
@@ -444,6 +454,8 @@ def _funnel(run_dir: Path, stats: dict[str, dict[str, Any]]) -> dict[str, Any] |
                                     numeric={2}),
         "inputs": problems_in and _table(["input", "reason", "documents"],
                                          [[r["file"], r["reason"], r["docs"]] for r in problems_in], numeric={2}),
+        "cost": _table(["phase", "seconds", "bytes written"],
+                       [[p, s.get("seconds"), s.get("bytes_written")] for p, s in stats.items()], numeric={1, 2}),
     }
 
 

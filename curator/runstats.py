@@ -408,4 +408,5 @@ def collect(run_dir: str | Path) -> dict[str, Any]:
         "tokens_out": stats.get("mix", {}).get("tokens_out"),
         "accounting_problems": accounting_problems(stats),
         "seconds": {p: s.get("seconds") for p, s in stats.items()},
+        "bytes_written": {p: s.get("bytes_written") for p, s in stats.items()},
     })
