@@ -1,0 +1,133 @@
+"""Best-fit and concat packing (stages/packing.py) checked against the documents they pack,
+the packed Parquet/ArrayRecord layout read back, and stage assignment (stages/staging.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stages.packing import BestFitPacker, ConcatPacker, length_histogram
+
+
+def _docs(seed: int, n: int, mean_log: float = 5.5, cap: int = 20_000) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    lens = np.minimum(rng.lognormal(mean_log, 1.2, n).astype(int) + 1, cap)
+    return [rng.integers(1, 50_000, k) for k in lens]
+
+
+def _pack(packer, docs):
+    batches = [packer.add(d) for d in docs] + [packer.flush()]
+    batches = [b for b in batches if b is not None]
+    return batches
+
+
+def _rebuild(batches, n_docs):
+    """Each document put back together from the pieces, checking segment ids and positions."""
+    parts: dict[int, list] = {d: [] for d in range(n_docs)}
+    for b in batches:
+        for win, seg, doc, offset, length in b.pieces.tolist():
+            mask = b.segment_ids[win] == seg
+            assert mask.sum() == length
+            idx = np.flatnonzero(mask)
+            assert idx[-1] - idx[0] + 1 == length  # contiguous
+            np.testing.assert_array_equal(b.positions[win][idx], np.arange(length))
+            parts[doc].append((offset, b.tokens[win][idx]))
+    return {d: np.concatenate([t for _, t in sorted(p, key=lambda x: x[0])]) if p else np.zeros(0, np.int64)
+            for d, p in parts.items()}
+
+
+@pytest.mark.parametrize("seq_len,lookahead", [(64, 1), (256, 7), (2048, 1024)])
+def test_best_fit_keeps_every_token_and_never_cuts_a_fitting_document(seq_len, lookahead):
+    docs = _docs(seq_len, 600)
+    packer = BestFitPacker(seq_len, pad_id=7, lookahead=lookahead, max_open=max(1, lookahead // 2))
+    batches = _pack(packer, docs)
+    rebuilt = _rebuild(batches, len(docs))
+    for i, d in enumerate(docs):
+        np.testing.assert_array_equal(rebuilt[i], d)
+    pieces = np.concatenate([b.pieces for b in batches])
+    per_doc = np.bincount(pieces[:, 2], minlength=len(docs))
+    lens = np.array([d.size for d in docs])
+    assert (per_doc[lens <= seq_len] == 1).all()  # fitting documents: one piece
+    assert (per_doc[lens > seq_len] == -(-lens[lens > seq_len] // seq_len)).all()  # the rest: ceil(n / L)
+    tokens = np.concatenate([b.tokens for b in batches])
+    seg = np.concatenate([b.segment_ids for b in batches])
+    assert tokens.shape[1] == seq_len and (tokens[seg == 0] == 7).all()
+    assert packer.padding == int((seg == 0).sum()) and packer.windows == tokens.shape[0]
+    assert packer.documents_cut == 0 and packer.documents_fit == int((lens <= seq_len).sum())
+    assert packer.windows * seq_len == lens.sum() + packer.padding
+
+
+def test_best_fit_pads_little_and_concat_cuts_many():
+    docs = _docs(1, 5000)
+    bf, cc = BestFitPacker(2048), ConcatPacker(2048)
+    _pack(bf, docs)
+    rebuilt = _rebuild(_pack(cc, docs), len(docs))
+    assert all(np.array_equal(rebuilt[i], d) for i, d in enumerate(docs))
+    assert bf.padding / (bf.windows * 2048) < 0.005
+    assert cc.documents_cut / cc.documents_fit > 0.1  # what best_fit avoids
+    assert cc.padding < 2048  # only the last window
+
+
+def test_best_fit_is_deterministic_and_follows_input_order():
+    docs = _docs(3, 800)
+    a = np.concatenate([b.tokens for b in _pack(BestFitPacker(512, lookahead=64), docs)])
+    b = np.concatenate([b.tokens for b in _pack(BestFitPacker(512, lookahead=64), docs)])
+    np.testing.assert_array_equal(a, b)
+    c = np.concatenate([b.tokens for b in _pack(BestFitPacker(512, lookahead=64), docs[::-1])])
+    assert not np.array_equal(a, c)
+
+
+def test_lookahead_bounds_memory():
+    """Open windows and pending pieces never exceed the bounds, however long the input."""
+    packer = BestFitPacker(1024, lookahead=32, max_open=16)
+    for d in _docs(4, 3000, mean_log=5.0):
+        packer.add(d)
+        assert len(packer._pending) < 32 and len(packer._rooms) <= 16 + 32
+        assert len(packer._bins) <= 16 + 32
+
+
+def test_bad_input_is_rejected():
+    with pytest.raises(ValueError):
+        BestFitPacker(0)
+    with pytest.raises(TypeError):
+        BestFitPacker(16).add(np.zeros(3, np.float32))
+    assert BestFitPacker(16).add(np.zeros(0, np.int64)) is None
+
+
+def test_length_histogram_bins():
+    assert length_histogram(np.array([1, 2, 3, 4, 1023, 1024]))[:11] == [1, 2, 1, 0, 0, 0, 0, 0, 0, 1, 1]
+
+
+def test_packed_parquet_and_arrayrecord_read_back_with_grain(tmp_path):
+    import grain
+    import pyarrow.parquet as pq
+
+    from stages.shard_writers import ArrayRecordWriter, ParquetWriter, decode_example
+
+    docs = _docs(5, 300)
+    batches = _pack(BestFitPacker(512, pad_id=0), docs)
+    with ParquetWriter(str(tmp_path / "s"), 50_000, packed=True) as pw, \
+            ArrayRecordWriter(str(tmp_path / "s"), 50_000, packed=True) as aw:
+        for b in batches:
+            pw.add_batch(b)
+            aw.add_batch(b)
+    table = pq.read_table(tmp_path / "s.parquet")
+    assert table.column_names == ["input_ids", "segment_ids", "positions"]
+    source = grain.sources.ArrayRecordDataSource([str(tmp_path / "s.array_record")])
+    records = [decode_example(r) for r in grain.MapDataset.source(source)]
+    tokens = np.concatenate([b.tokens for b in batches])
+    seg = np.concatenate([b.segment_ids for b in batches])
+    pos = np.concatenate([b.positions for b in batches])
+    for name, want in (("input_ids", tokens), ("segment_ids", seg), ("positions", pos)):
+        np.testing.assert_array_equal(np.array(table.column(name).to_pylist()), want)
+        np.testing.assert_array_equal(np.stack([r[name] for r in records]), want)
+
+
+def test_length_curriculum_boundaries():
+    from stages.staging import length_boundaries
+
+    rows = [(10, 100), (20, 200), (30, 300), (40, 400)]  # 1000 tokens
+    # shares 0.3 / 0.7: the first 300 tokens are lengths 10 and 20, so the cut is at 30, none below
+    assert length_boundaries(rows, [0.3, 0.7]) == [(30, 0.0)]
+    (length, below), = length_boundaries(rows, [0.45, 0.55])
+    assert length == 30 and below == pytest.approx(0.5)
