@@ -373,8 +373,20 @@ def shards(run_dir: str | Path, stats: dict[str, dict[str, Any]]) -> list[dict[s
             "sequences": s["sequences"],
             "documents": s["documents"],
             "tokens_per_sequence": round(s["tokens"] / s["sequences"], 1) if s["sequences"] else 0,
+            **_packing(s.get("packing")),
         })
     return sorted(rows, key=lambda r: r["seq_len"])
+
+
+def _packing(p: Any) -> dict[str, Any]:
+    """Packing figures of one sequence length (stages.shards.summarise), or blanks."""
+    p = p if isinstance(p, dict) else {}
+    return {
+        "packing": p.get("packing", ""),
+        "documents_cut_share": p.get("documents_cut_share"),
+        "padding_share": p.get("padding_share"),
+        "length_histogram": p.get("length_histogram") or [],
+    }
 
 
 def input_problems(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
