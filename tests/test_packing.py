@@ -3,6 +3,8 @@ the packed Parquet/ArrayRecord layout read back, and stage assignment (stages/st
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -131,3 +133,65 @@ def test_length_curriculum_boundaries():
     assert length_boundaries(rows, [0.3, 0.7]) == [(30, 0.0)]
     (length, below), = length_boundaries(rows, [0.45, 0.55])
     assert length == 30 and below == pytest.approx(0.5)
+
+
+def _read_stage(folder, seq_len: int) -> list[np.ndarray]:
+    """Documents of one stage's OLMo shards."""
+    import csv
+    import gzip
+
+    docs = []
+    for npy in sorted((folder / str(seq_len)).glob("shard-*.npy")):
+        flat = np.fromfile(npy, dtype=np.uint32)
+        with gzip.open(str(npy).removesuffix(".npy") + ".csv.gz", "rt") as f:
+            docs += [flat[int(a):int(b)] for a, b, _ in csv.reader(f)]
+    return docs
+
+
+@pytest.mark.parametrize("curriculum", ["random", "length"])
+def test_stages_split_the_copies_without_repeating_a_document(spark, tmp_path, curriculum):
+    from curator.manifest import ShardSettings
+    from stages.mix import shard_count
+    from stages.shards import write_shards
+    from stages.staging import plan_stages
+
+    docs = _docs(11, 400, mean_log=5.0, cap=3000)
+    rows = [(f"d{i}", [int(x) for x in d], int(d.size), 2 if i % 5 == 0 else 1) for i, d in enumerate(docs)]
+    df = spark.createDataFrame(rows, "id string, input_ids array<int>, n_tokens int, repeats int")
+    total = sum(r[2] * r[3] for r in rows)
+    cfg = ShardSettings(stages=[{"seq_len": 256, "fraction": 0.6}, {"seq_len": 1024, "fraction": 0.4}],
+                        formats=["olmo", "parquet"], tokens_per_shard=20_000, packing="best_fit", curriculum=curriculum)
+    plan = plan_stages(df, cfg, total, shard_count)
+    assert plan.seq_lens == [256, 1024] and sum(plan.n_shards) >= 2
+    out = tmp_path / "shards"
+    meta = write_shards(df, str(out), cfg.seq_lens, 50_000, 0, 3, cfg.formats,
+                        packing={"packing": "best_fit", "pad_id": 0, "lookahead": 64}, stage_plan=plan)
+    assert {r["seq_len"] for r in meta} == {256, 1024}
+    short, long = _read_stage(out, 256), _read_stage(out, 1024)
+    seen = Counter(tuple(d.tolist()) for d in short + long)
+    assert seen == Counter(tuple(d.tolist()) for r in rows for d in [np.array(r[1])] * r[3])  # every copy once
+    once = {tuple(d.tolist()) for r in rows if r[3] == 1 for d in [np.array(r[1])]}
+    assert not once & {tuple(d.tolist()) for d in short} & {tuple(d.tolist()) for d in long}
+    share = sum(d.size for d in short) / total
+    assert 0.45 < share < 0.75
+    if curriculum == "length":  # the long stage holds the longest documents
+        assert max(d.size for d in short) <= min(d.size for d in long)
+    assert all(r["stats"]["documents_cut"] == 0 for r in meta)
+
+
+def test_manifest_stage_settings():
+    from pydantic import ValidationError
+
+    from curator.manifest import ShardSettings
+
+    s = ShardSettings(stages=[{"seq_len": 2048, "tokens": 8}, {"seq_len": 4096, "tokens": 1}, {"seq_len": 8192, "tokens": 1}])
+    assert s.seq_lens == [2048, 4096, 8192] and s.packing == "concat"
+    for bad in ([{"seq_len": 2048}], [{"seq_len": 2048, "tokens": 1, "fraction": 0.5}],
+                [{"seq_len": 2048, "tokens": 1}, {"seq_len": 4096, "fraction": 0.5}],
+                [{"seq_len": 2048, "fraction": 0.7}, {"seq_len": 4096, "fraction": 0.7}]):
+        with pytest.raises(ValidationError):
+            ShardSettings(stages=bad)
+    with pytest.raises(ValidationError, match="not both"):
+        ShardSettings(seq_lens=[512], stages=[{"seq_len": 2048, "tokens": 1}])
+    with pytest.raises(ValidationError):
+        ShardSettings(packing="first_fit")
