@@ -195,3 +195,28 @@ def test_manifest_stage_settings():
         ShardSettings(seq_lens=[512], stages=[{"seq_len": 2048, "tokens": 1}])
     with pytest.raises(ValidationError):
         ShardSettings(packing="first_fit")
+
+
+def test_mix_plan_shows_the_stages(tmp_path, capsys):
+    import copy
+    import json
+
+    import yaml
+
+    from curator.cli import main
+    from tests.test_manifest_limits import BASE, write
+
+    data = copy.deepcopy(BASE)
+    data["shards"].pop("seq_lens")
+    data["shards"].update(stages=[{"seq_len": 2048, "tokens": 8}, {"seq_len": 4096, "tokens": 1},
+                                  {"seq_len": 8192, "tokens": 1}], curriculum="length")
+    path = write(tmp_path, data)
+    stats = tmp_path / "runs" / "demo" / "stats"
+    stats.mkdir(parents=True)
+    (stats / "tokenized.json").write_text(json.dumps({"domains": {
+        "web": {"kept": 10, "tokens_kept": 50_000}, "code": {"kept": 5, "tokens_kept": 20_000}}}))
+    assert yaml.safe_load(open(path))["shards"]["curriculum"] == "length"
+    assert main(["mix", "plan", path]) == 0
+    out = capsys.readouterr().out
+    assert "training stages (length curriculum, packing best_fit):" in out
+    assert "seq_len   2,048   80.0%" in out and "seq_len   8,192   10.0%" in out
