@@ -41,10 +41,10 @@ MAX_CODE_FILE = 1 << 20  # bytes read per source file
 
 def tokenized_web(files: int) -> list[np.ndarray]:
     import pyarrow.parquet as pq
+    from tokenization import documents
 
     from curator.assets import resolve
     from stages.tokenize import load_tokenizer
-    from tokenization import documents
 
     texts = pq.read_table(documents(files), columns=["text"]).column("text").to_pylist()
     tok = load_tokenizer(resolve("asset:gpt2"))

@@ -319,7 +319,7 @@ class ShardSettings(_Model):
     the pieces placed by best-fit decreasing, the rest padded (stages/packing.py)."""
     pad_id: int | None = Field(default=None, ge=0)
     """Token id written on padding (segment id 0 marks it either way); default: the
-    tokenizer's EOS id, else 0."""
+    tokenizer's pad token, else its EOS, else 0."""
     lookahead: int = Field(default=1024, ge=1, le=1_000_000)
     """best_fit: documents placed together (and most windows kept open); more = less padding,
     more memory (at most lookahead * seq_len tokens per task)."""

@@ -458,7 +458,13 @@ class Pipeline:
         n_shards = shard_count(mix["tokens_out"], cfg.tokens_per_shard)
         out.mkdir(parents=True, exist_ok=True)
         df = self._read_kept("mix")
-        pad_id = cfg.pad_id if cfg.pad_id is not None else (tok_info["eos_id"] if tok_info["eos_id"] is not None else 0)
+        pad_id = cfg.pad_id
+        for fallback in (tok_info.get("pad_id"), tok_info["eos_id"], 0):
+            pad_id = fallback if pad_id is None else pad_id
+        if pad_id >= tok_info["vocab_size"]:
+            from curator.errors import ManifestError
+
+            raise ManifestError(f"shards.pad_id {pad_id} is not a token id of the tokenizer (vocabulary {tok_info['vocab_size']})")
         packing = {"packing": cfg.packing, "pad_id": pad_id, "lookahead": cfg.lookahead}
         stage_plan = None
         if cfg.stages:

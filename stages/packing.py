@@ -170,10 +170,11 @@ class ConcatPacker:
     `BestFitPacker` gives (a document crossing a window edge is two pieces); only the last
     window of a shard is padded. Same interface, so the two are measured alike."""
 
-    def __init__(self, seq_len: int, pad_id: int = 0, lookahead: int = 1024):
+    def __init__(self, seq_len: int, pad_id: int = 0, lookahead: int = 1024, build: bool = True):
         if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 1:
             raise ValueError(f"seq_len must be a positive integer, got {seq_len!r}")
         self.seq_len, self.pad_id, self.lookahead = int(seq_len), int(pad_id), int(lookahead)
+        self.build = build  # False: count windows, padding and cuts only (nothing to write)
         self._open: list[tuple[int, int, np.ndarray]] = []
         self._fill = 0
         self._done: list[list[tuple[int, int, np.ndarray]]] = []
@@ -212,6 +213,11 @@ class ConcatPacker:
 
     def _emit(self) -> PackedBatch | None:
         if not self._done:
+            return None
+        if not self.build:
+            self.windows += len(self._done)
+            self.padding += sum(self.seq_len - sum(p[2].size for p in w) for w in self._done)
+            self._done = []
             return None
         batch = materialise(self._done, self.seq_len, self.pad_id)
         self._done = []

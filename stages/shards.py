@@ -65,8 +65,11 @@ class _ShardGroup:
                     packed = f in ("parquet", "arrayrecord")
                     ws[f] = WRITERS[f](prefix, vocab_size, packed=True) if packed else WRITERS[f](prefix, vocab_size)
                     self.writers.append(ws[f])
-                cls = BestFitPacker if self.best_fit else ConcatPacker
-                packer = cls(n, pad_id=packing["pad_id"], lookahead=packing["lookahead"])
+                if self.best_fit:
+                    packer = BestFitPacker(n, pad_id=packing["pad_id"], lookahead=packing["lookahead"])
+                else:  # windows built only for a format that stores them with boundaries
+                    packer = ConcatPacker(n, pad_id=packing["pad_id"], lookahead=packing["lookahead"],
+                                          build="parquet" in ws or "arrayrecord" in ws)
                 window_packer = WindowPacker(n) if not self.best_fit and "megatron" in ws else None
                 self.parts[n] = (packer, window_packer, ws)
         except BaseException:

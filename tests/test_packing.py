@@ -68,6 +68,9 @@ def test_best_fit_pads_little_and_concat_cuts_many():
     assert bf.padding / (bf.windows * 2048) < 0.005
     assert cc.documents_cut / cc.documents_fit > 0.1  # what best_fit avoids
     assert cc.padding < 2048  # only the last window
+    counting = ConcatPacker(2048, build=False)  # what a Megatron-only concat run keeps: the figures
+    assert _pack(counting, docs) == []
+    assert (counting.windows, counting.padding, counting.documents_cut) == (cc.windows, cc.padding, cc.documents_cut)
 
 
 def test_best_fit_is_deterministic_and_follows_input_order():
