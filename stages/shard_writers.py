@@ -16,7 +16,9 @@ the files in order): `OlmoWriter` (flat headerless uint32 tokens + document offs
 OLMo-core's numpy datasets and dolma's tokenizer output), `ParquetWriter` (one row per
 window, `input_ids` list<int32>, for HF `datasets` and Grain) and `ArrayRecordWriter`
 (one serialised `tf.train.Example` per window with an `int64_list` feature, for
-Grain/MaxText; the protobuf bytes are encoded here, so TensorFlow is not needed).
+Grain/MaxText; the protobuf bytes are encoded here, so TensorFlow is not needed). The
+shards phase writes the last two `packed` (`add_batch` of a `stages.packing.PackedBatch`):
+`segment_ids` and `positions` beside `input_ids`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Every (document, copy) gets a shard by the hash of (seed, id, copy) and is order
 its shard by that hash, so a shard's content does not depend on Spark's partitioning, and
 each task writes only whole shards, through temporary names (a retried task rewrites the
 same bytes). Each sequence length packs the same stream into its own files, in every format
-the manifest lists (`stages.shard_writers.WRITERS`).
+the manifest lists (`stages.shard_writers.WRITERS`), with `stages.packing`'s concat or
+best-fit packer; with `shards.stages` each copy goes to one stage's shards instead
+(`stages.staging`).
 """
 
 from __future__ import annotations
