@@ -151,6 +151,13 @@ def accounting_problems(stats: dict[str, dict[str, Any]]) -> list[str]:
     for phase, s in stats.items():
         if phase == "shards":
             mix = stats.get("mix", {})
+            if s.get("stages"):  # each copy in one stage: the stages together hold the mixture
+                t = sum(sl["tokens"] for sl in s.get("seq_lens", {}).values())
+                d = sum(sl["documents"] for sl in s.get("seq_lens", {}).values())
+                if mix and (t, d) != (mix.get("tokens_out"), mix.get("documents_out")):
+                    problems.append(f"shards stages: {t} tokens of {d} documents, mixture gave "
+                                    f"{mix.get('tokens_out')} tokens of {mix.get('documents_out')} documents")
+                continue
             for n, sl in s.get("seq_lens", {}).items():
                 if mix and (sl["tokens"], sl["documents"]) != (mix.get("tokens_out"), mix.get("documents_out")):
                     problems.append(

@@ -223,3 +223,15 @@ def test_mix_plan_shows_the_stages(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "training stages (length curriculum, packing best_fit):" in out
     assert "seq_len   2,048   80.0%" in out and "seq_len   8,192   10.0%" in out
+
+
+def test_accounting_adds_the_stages_up():
+    from curator.runstats import accounting_problems
+
+    mix = {"tokens_out": 100, "documents_out": 10, "domains": {}}
+    staged = {"stages": [{"seq_len": 512}, {"seq_len": 2048}],
+              "seq_lens": {"512": {"tokens": 70, "documents": 8}, "2048": {"tokens": 30, "documents": 2}}}
+    assert accounting_problems({"mix": mix, "shards": staged}) == []
+    staged["seq_lens"]["2048"]["tokens"] = 29
+    assert accounting_problems({"mix": mix, "shards": staged}) == [
+        "shards stages: 99 tokens of 10 documents, mixture gave 100 tokens of 10 documents"]
