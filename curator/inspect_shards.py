@@ -175,7 +175,9 @@ def inspect(path: str, n: int = 3, echo=print, width: int = 300) -> int:
     prefer = next((f for f, d in shard["files"].items() if p.is_file() and p.name in d["files"]), None)
     fmt, seqs = read_sequences(folder, shard["files"], manifest["seq_len"], n, prefer)
     decode, how = _decoder(manifest["tokenizer"])
-    say(f"shard-{shard['shard']:05d} ({fmt}): {shard['sequences']} sequences, {shard['tokens']:,} tokens, "
+    per_doc = fmt == "megatron" and manifest.get("packing") == "best_fit"  # one sequence per document
+    count = f"{shard['documents']} sequences (one per document)" if per_doc else f"{shard['sequences']} sequences"
+    say(f"shard-{shard['shard']:05d} ({fmt}): {count}, {shard['tokens']:,} tokens, "
          f"{shard['documents']} documents; {how}")
     eos = manifest.get("eos_id")
     for i, seq in enumerate(seqs):

@@ -222,7 +222,9 @@ def test_inspect_verifies_and_decodes(shards, capsys):
     assert main(["inspect", str(folder / "512" / "shard-00000.array_record"), "-n", "1"]) == 0
     out = capsys.readouterr().out
     assert "(arrayrecord)" in out and "tokenizer asset:gpt2" in out and "matches" in out
-    assert "--- sequence 0: 512 tokens" in out
+    assert "--- sequence 0: 512 tokens" in out and "documents or pieces" in out and " padding" in out
+    assert main(["inspect", str(folder / "512" / "shard-00000.bin"), "-n", "1"]) == 0
+    assert "sequences (one per document)" in capsys.readouterr().out
 
 
 def test_inspect_reports_a_damaged_shard(shards, tmp_path, capsys):
