@@ -45,7 +45,7 @@ PHASE_FILES: dict[str, tuple[str, ...]] = {
     "dedup": ("stages/dedup_*.py", "stages/minhash.py", "stages/connected_components.py"),
     "tokenize": ("stages/tokenize.py",),
     "mix": ("stages/mix.py",),
-    "shards": ("stages/shards.py", "stages/shard_writers.py", "stages/mix.py"),
+    "shards": ("stages/shards.py", "stages/shard_writers.py", "stages/packing.py", "stages/staging.py", "stages/mix.py"),
 }
 
 

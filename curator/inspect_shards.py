@@ -4,7 +4,8 @@ PATH may be one shard file (`shards/2048/shard-00000.bin`, `.idx`, `.npy`, `.csv
 `.parquet`, `.array_record`), a shard prefix (`shards/2048/shard-00000`), a sequence-length
 folder (`shards/2048/`) or the whole `shards/` folder. Every file named by the manifest in
 scope is checked (size and sha256); a mismatch or missing file is an `AccountingError`.
-Then the first `n` sequences of the first shard in scope are decoded with the run's
+Then the first `n` sequences of the first shard in scope are decoded (packed Parquet and
+ArrayRecord windows list their segments and padding; the padding is not decoded) with the run's
 tokenizer (when it is available here and has the recorded hash; token ids otherwise).
 Decoded text is whatever the documents held, and paths and the tokenizer spec come from
 files, so everything is printed through curator.terminal (control characters escaped).
@@ -22,6 +23,7 @@ from curator.errors import AccountingError, ManifestError
 from curator.rundir import read_bounded
 from curator.terminal import shown, visible
 
+_SEGMENTS: list[np.ndarray] = []  # segment ids of the sequences read last (packed layouts)
 SUFFIXES = (".bin", ".idx", ".npy", ".csv.gz", ".parquet", ".array_record")
 READ_ORDER = ("megatron", "parquet", "arrayrecord", "olmo")
 
@@ -105,8 +107,11 @@ def read_sequences(folder: Path, files: dict, seq_len: int, n: int, prefer: str 
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            col = pq.read_table(first, columns=["input_ids"]).column("input_ids").to_pylist()
-            return fmt, [np.array(x) for x in col[:n]]
+            table = pq.read_table(first)
+            _SEGMENTS.clear()
+            if "segment_ids" in table.column_names:  # packed: keep the boundaries for the listing
+                _SEGMENTS.extend(np.array(x) for x in table.column("segment_ids").to_pylist()[:n])
+            return fmt, [np.array(x) for x in table.column("input_ids").to_pylist()[:n]]
         if fmt == "arrayrecord":
             from array_record.python.array_record_module import ArrayRecordReader
 
@@ -118,7 +123,10 @@ def read_sequences(folder: Path, files: dict, seq_len: int, n: int, prefer: str 
                 records = reader.read(list(range(count))) if count else []
             finally:
                 reader.close()
-            return fmt, [decode_example(r)["input_ids"] for r in records]
+            examples = [decode_example(r) for r in records]
+            _SEGMENTS.clear()
+            _SEGMENTS.extend(e["segment_ids"] for e in examples if "segment_ids" in e)
+            return fmt, [e["input_ids"] for e in examples]
         tokens = np.fromfile(first, dtype="<u4", count=n * seq_len)  # olmo: cut windows here
         return fmt, [tokens[i : i + seq_len] for i in range(0, tokens.size, seq_len)][:n]
     raise ManifestError(f"{shown(folder)}: the manifest lists no readable format")
@@ -167,12 +175,20 @@ def inspect(path: str, n: int = 3, echo=print, width: int = 300) -> int:
     prefer = next((f for f, d in shard["files"].items() if p.is_file() and p.name in d["files"]), None)
     fmt, seqs = read_sequences(folder, shard["files"], manifest["seq_len"], n, prefer)
     decode, how = _decoder(manifest["tokenizer"])
-    say(f"shard-{shard['shard']:05d} ({fmt}): {shard['sequences']} sequences, {shard['tokens']:,} tokens, "
+    per_doc = fmt == "megatron" and manifest.get("packing") == "best_fit"  # one sequence per document
+    count = f"{shard['documents']} sequences (one per document)" if per_doc else f"{shard['sequences']} sequences"
+    say(f"shard-{shard['shard']:05d} ({fmt}): {count}, {shard['tokens']:,} tokens, "
          f"{shard['documents']} documents; {how}")
     eos = manifest.get("eos_id")
     for i, seq in enumerate(seqs):
         docs = int((seq == eos).sum()) if eos is not None else 0
-        say(f"--- sequence {i}: {seq.size} tokens, {docs} EOS, first ids {seq[:8].tolist()}")
+        packed = ""
+        if fmt in ("parquet", "arrayrecord") and i < len(_SEGMENTS):
+            seg = _SEGMENTS[i]
+            packed = f", {len(set(seg[seg > 0].tolist()))} documents or pieces, {int((seg == 0).sum())} padding"
+            seq = seq[seg > 0]  # decode the documents, not the padding
+        say(f"--- sequence {i}: {_SEGMENTS[i].size if packed else seq.size} tokens, {docs} EOS{packed}, "
+            f"first ids {seq[:8].tolist()}")
         if decode is not None:
             text = decode(seq)
             text = text if len(text) <= width else text[:width] + f" ... [{len(text) - width:,} more chars]"

@@ -285,6 +285,22 @@ class TokenizerSettings(_Model):
     add_eos: bool = True
 
 
+class StageSettings(_Model):
+    """One training stage of `shards.stages`: its window and its share of the mixed tokens."""
+
+    seq_len: int
+    tokens: int | None = Field(default=None, gt=0, le=MAX_BUDGET_TOKENS)
+    """Tokens of this stage, relative to the other stages (scaled to what the mixture made)."""
+    fraction: float | None = Field(default=None, gt=0, le=1)
+    """Or: its share of the mixed tokens (0 < f <= 1)."""
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> StageSettings:
+        if (self.tokens is None) == (self.fraction is None):
+            raise ValueError(f"stage seq_len {self.seq_len}: give exactly one of tokens or fraction")
+        return self
+
+
 class ShardSettings(_Model):
     seq_lens: list[int] = Field(default=[2048], min_length=1, max_length=16)
     """Window lengths, each 16 .. 1,048,576 tokens (2**20), at most 16 of them: one window
@@ -297,6 +313,32 @@ class ShardSettings(_Model):
     one Spark task, so tiny shards would mean millions of tasks and files."""
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
     """Seed of the global shuffle (0 .. 2**63-1)."""
+    packing: Literal["concat", "best_fit"] = "concat"
+    """concat: one stream cut every seq_len tokens (documents cut at window edges); best_fit:
+    documents that fit a window are never cut, longer ones are split into whole windows and
+    the pieces placed by best-fit decreasing, the rest padded (stages/packing.py)."""
+    pad_id: int | None = Field(default=None, ge=0)
+    """Token id written on padding (segment id 0 marks it either way); default: the
+    tokenizer's pad token, else its EOS, else 0."""
+    lookahead: int = Field(default=1024, ge=1, le=1_000_000)
+    """best_fit: documents placed together (and most windows kept open); more = less padding,
+    more memory (at most lookahead * seq_len tokens per task)."""
+    stages: list[StageSettings] | None = Field(default=None, min_length=1, max_length=16)
+    """Training stages, e.g. [{seq_len: 2048, fraction: 0.8}, {seq_len: 8192, fraction: 0.2}]:
+    each mixed document copy goes to one stage's shards (seq_lens then comes from here)."""
+    curriculum: Literal["random", "length"] = "random"
+    """How copies are sent to stages: random (seeded hash, shares of tokens) or length
+    (longest documents to the longest stages)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stage_lengths(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("stages"):
+            lens = [s.get("seq_len") if isinstance(s, dict) else None for s in data["stages"]]
+            if "seq_lens" in data and data["seq_lens"] != lens:
+                raise ValueError("give either seq_lens or stages (whose seq_len values become seq_lens), not both")
+            data = {**data, "seq_lens": lens}
+        return data
 
     @field_validator("seq_lens")
     @classmethod
@@ -314,6 +356,10 @@ class ShardSettings(_Model):
     def _shard_holds_a_window(self) -> ShardSettings:
         if self.tokens_per_shard < max(self.seq_lens):
             raise ValueError(f"tokens_per_shard {self.tokens_per_shard} is below the longest seq_len {max(self.seq_lens)}")
+        if self.stages and len({s.fraction is None for s in self.stages}) > 1:
+            raise ValueError("stages: give every stage tokens, or every stage a fraction, not a mix")
+        if self.stages and self.stages[0].fraction is not None and sum(s.fraction for s in self.stages) > 1 + 1e-9:
+            raise ValueError("stages: the fractions add up to more than 1")
         return self
 
     @field_validator("formats")

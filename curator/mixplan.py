@@ -144,6 +144,18 @@ def render(m: Manifest, avail: Available, sets) -> tuple[str, list[str]]:
     return "\n".join(lines), warnings
 
 
+def stage_lines(m: Manifest, total: int) -> list[str]:
+    """`shards.stages`: each stage's window and share of the manifest's planned tokens."""
+    if not m.shards.stages:
+        return []
+    from stages.staging import fractions
+
+    lines = [f"training stages ({m.shards.curriculum} curriculum, packing {m.shards.packing}):"]
+    for s, f in zip(m.shards.stages, fractions(m.shards.stages)):
+        lines.append(f"  seq_len {s.seq_len:>7,}  {100 * f:5.1f}%  {_fmt_tokens(total * f):>8} tokens")
+    return lines
+
+
 def mix_plan(manifest_path: str, weights: list[str] | None, budget: str | None, echo=print) -> int:
     """Print the plan; exit status 2 when a shown weight set exceeds the epoch cap."""
     from curator.manifest import load
@@ -162,6 +174,8 @@ def mix_plan(manifest_path: str, weights: list[str] | None, budget: str | None, 
          f"available tokens from {shown(m.run_dir / 'stats' / 'tokenized.json')})")
     table, warnings = render(m, avail, planned)
     echo(table)
+    for line in stage_lines(m, sum(p.target_tokens for p in planned[0][1].values())):
+        echo(line)
     for w in warnings:
         echo(w)
     return 2 if warnings else 0

@@ -462,14 +462,28 @@ class Pipeline:
 
     def _shards(self, out: Path, tok_info) -> dict[str, Any]:
         from stages.mix import shard_count
-        from stages.shards import write_shards
+        from stages.shards import summarise, write_shards
 
         mix = self.results["mix"].stats
         cfg = self.m.shards
         n_shards = shard_count(mix["tokens_out"], cfg.tokens_per_shard)
         out.mkdir(parents=True, exist_ok=True)
         df = self._read_kept("mix")
-        rows = write_shards(df, str(out), cfg.seq_lens, tok_info["vocab_size"], n_shards, cfg.seed, cfg.formats)
+        pad_id = cfg.pad_id
+        for fallback in (tok_info.get("pad_id"), tok_info["eos_id"], 0):
+            pad_id = fallback if pad_id is None else pad_id
+        if pad_id >= tok_info["vocab_size"]:
+            from curator.errors import ManifestError
+
+            raise ManifestError(f"shards.pad_id {pad_id} is not a token id of the tokenizer (vocabulary {tok_info['vocab_size']})")
+        packing = {"packing": cfg.packing, "pad_id": pad_id, "lookahead": cfg.lookahead}
+        stage_plan = None
+        if cfg.stages:
+            from stages.staging import plan_stages
+
+            stage_plan = plan_stages(df, cfg, mix["tokens_out"], shard_count)
+        rows = write_shards(df, str(out), cfg.seq_lens, tok_info["vocab_size"], n_shards, cfg.seed, cfg.formats,
+                            packing=packing, stage_plan=stage_plan)
         tokenizer = {k: tok_info[k] for k in ("name", "class", "sha256", "vocab_size", "eos_id", "bos_id")}
         tokenizer["spec"] = self.m.tokenizer.path  # as written in the manifest (no machine path)
         common = {
@@ -479,13 +493,21 @@ class Pipeline:
             "bos_id": tok_info["bos_id"],
             "seed": cfg.seed,
             "mixture": {"plan": mix["plan"], "realised": mix["realised"]},
+            "packing": cfg.packing,
+            "pad_id": pad_id,
         }
         top = {**common, "seq_lens": {}}
+        if stage_plan is not None:
+            top["stages"] = [{"seq_len": n, "share": f, "shards": k, "curriculum": cfg.curriculum}
+                             for n, f, k in zip(stage_plan.seq_lens, stage_plan.fractions, stage_plan.n_shards)]
+        all_tokens = all_docs = 0
         for n in cfg.seq_lens:
-            shards = [{k: v for k, v in r.items() if k != "seq_len"} for r in rows if r["seq_len"] == n]
+            shards = [{k: v for k, v in r.items() if k not in ("seq_len", "stats")} for r in rows if r["seq_len"] == n]
+            packed = summarise([r for r in rows if r["seq_len"] == n], n)
             tokens = sum(r["tokens"] for r in shards)
             docs = sum(r["documents"] for r in shards)
-            if tokens != mix["tokens_out"] or docs != mix["documents_out"]:
+            all_tokens, all_docs = all_tokens + tokens, all_docs + docs
+            if stage_plan is None and (tokens != mix["tokens_out"] or docs != mix["documents_out"]):
                 raise AccountingError(
                     f"phase shards: seq_len {n} holds {tokens} tokens of {docs} documents, "
                     f"but the mixture kept {mix['tokens_out']} tokens of {mix['documents_out']} documents"
@@ -494,6 +516,7 @@ class Pipeline:
             entry = {
                 **common, "seq_len": n, "dtype": dtypes, "shards": shards, "tokens": tokens,
                 "documents": docs, "sequences": sum(r["sequences"] for r in shards),
+                "packing_stats": {k: v for k, v in packed.items() if k != "seq_len"},
             }
             # Paths are relative to the manifest that names them.
             write_atomic(out / str(n) / "manifest.json", json.dumps(entry, indent=1, sort_keys=True) + "\n")
@@ -503,12 +526,21 @@ class Pipeline:
             ]
             top["seq_lens"][str(n)] = {**{k: entry[k] for k in ("seq_len", "dtype", "tokens", "documents", "sequences")},
                                        "manifest": f"{n}/manifest.json", "shards": top_shards}
+            top["seq_lens"][str(n)]["packing_stats"] = entry["packing_stats"]
+        if stage_plan is not None and (all_tokens != mix["tokens_out"] or all_docs != mix["documents_out"]):
+            raise AccountingError(
+                f"phase shards: the stages hold {all_tokens} tokens of {all_docs} documents, "
+                f"but the mixture kept {mix['tokens_out']} tokens of {mix['documents_out']} documents"
+            )
         write_atomic(out / "manifest.json", json.dumps(top, indent=1, sort_keys=True) + "\n")
         return {
             "phase": "shards",
-            "shards": n_shards,
+            "shards": len({(r["seq_len"], r["shard"]) for r in rows}) if stage_plan is not None else n_shards,
             "formats": list(cfg.formats),
-            "seq_lens": {k: {x: v[x] for x in ("tokens", "documents", "sequences")} for k, v in top["seq_lens"].items()},
+            "packing": cfg.packing,
+            "stages": top.get("stages"),
+            "seq_lens": {k: {**{x: v[x] for x in ("tokens", "documents", "sequences")}, "packing": v["packing_stats"]}
+                         for k, v in top["seq_lens"].items()},
             "mixture": common["mixture"],
         }
 

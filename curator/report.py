@@ -12,6 +12,7 @@ input URLs masked even when an older run wrote them into its stats or samples.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -133,10 +134,11 @@ def print_stats(run_dir: str | Path, console=None, max_rows: int = 20) -> dict[s
 
     if info["shards"]:
         t = Table(title="shards")
-        for col in ("seq_len", "files", "bytes", "tokens", "sequences", "documents"):
+        for col in ("seq_len", "files", "bytes", "tokens", "sequences", "documents", "docs cut", "padding"):
             t.add_column(col, justify="right")
         for s in info["shards"]:
-            t.add_row(*(T(_n(s[c])) for c in ("seq_len", "files", "bytes", "tokens", "sequences", "documents")))
+            t.add_row(*(T(_n(s[c])) for c in ("seq_len", "files", "bytes", "tokens", "sequences", "documents")),
+                      T(_share(s.get("documents_cut_share"))), T(_share(s.get("padding_share"))))
         console.print(t)
 
     if info["accounting_problems"]:
@@ -383,7 +385,7 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         "run": run_dir.name, "css": Markup(CSS), "sections": SECTIONS,
         "accounting": runstats.accounting_problems(stats),
         "funnel": _funnel(run_dir, stats), "scores": None, "languages": None, "dedup": None,
-        "mixture": None, "shards": None, "rejected": _rejected(run_dir, stats),
+        "mixture": None, "shards": None, "shard_plots": [], "rejected": _rejected(run_dir, stats),
     }
     hists = runstats.score_histograms(run_dir)
     ctx["scores"] = [
@@ -426,10 +428,23 @@ def report_context(run_dir: Path) -> dict[str, Any]:
     shard_rows = runstats.shards(run_dir, stats)
     if shard_rows:
         ctx["shards"] = _table(
-            ["seq_len", "files", "bytes", "tokens", "sequences", "documents", "tokens per sequence"],
+            ["seq_len", "files", "bytes", "tokens", "sequences", "documents", "tokens per sequence", "packing",
+             "documents cut", "padding"],
             [[s["seq_len"], s["files"], s["bytes"], s["tokens"], s["sequences"], s["documents"],
-              s["tokens_per_sequence"]] for s in shard_rows], numeric=set(range(7)))
+              s["tokens_per_sequence"], s["packing"], _share(s["documents_cut_share"]), _share(s["padding_share"])]
+             for s in shard_rows], numeric=set(range(7)) | {8, 9})
+        ctx["shard_plots"] = [
+            _svg(histogram_svg(list(range(len(s["length_histogram"]) + 1)), {"documents": s["length_histogram"]},
+                               f"document lengths, window {s['seq_len']} tokens",
+                               [("<=", math.log2(s["seq_len"]), f"window {s['seq_len']}")],
+                               x_label="log2(tokens per document)"))
+            for s in shard_rows if s["length_histogram"]]
     return ctx
+
+
+def _share(x) -> str:
+    """A share as a percentage with two decimals; blank when not recorded."""
+    return "" if x is None else f"{100 * x:.2f}%"
 
 
 def _funnel(run_dir: Path, stats: dict[str, dict[str, Any]]) -> dict[str, Any] | None:

@@ -151,6 +151,13 @@ def accounting_problems(stats: dict[str, dict[str, Any]]) -> list[str]:
     for phase, s in stats.items():
         if phase == "shards":
             mix = stats.get("mix", {})
+            if s.get("stages"):  # each copy in one stage: the stages together hold the mixture
+                t = sum(sl["tokens"] for sl in s.get("seq_lens", {}).values())
+                d = sum(sl["documents"] for sl in s.get("seq_lens", {}).values())
+                if mix and (t, d) != (mix.get("tokens_out"), mix.get("documents_out")):
+                    problems.append(f"shards stages: {t} tokens of {d} documents, mixture gave "
+                                    f"{mix.get('tokens_out')} tokens of {mix.get('documents_out')} documents")
+                continue
             for n, sl in s.get("seq_lens", {}).items():
                 if mix and (sl["tokens"], sl["documents"]) != (mix.get("tokens_out"), mix.get("documents_out")):
                     problems.append(
@@ -373,8 +380,20 @@ def shards(run_dir: str | Path, stats: dict[str, dict[str, Any]]) -> list[dict[s
             "sequences": s["sequences"],
             "documents": s["documents"],
             "tokens_per_sequence": round(s["tokens"] / s["sequences"], 1) if s["sequences"] else 0,
+            **_packing(s.get("packing")),
         })
     return sorted(rows, key=lambda r: r["seq_len"])
+
+
+def _packing(p: Any) -> dict[str, Any]:
+    """Packing figures of one sequence length (stages.shards.summarise), or blanks."""
+    p = p if isinstance(p, dict) else {}
+    return {
+        "packing": p.get("packing", ""),
+        "documents_cut_share": p.get("documents_cut_share"),
+        "padding_share": p.get("padding_share"),
+        "length_histogram": p.get("length_histogram") or [],
+    }
 
 
 def input_problems(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

@@ -16,7 +16,9 @@ the files in order): `OlmoWriter` (flat headerless uint32 tokens + document offs
 OLMo-core's numpy datasets and dolma's tokenizer output), `ParquetWriter` (one row per
 window, `input_ids` list<int32>, for HF `datasets` and Grain) and `ArrayRecordWriter`
 (one serialised `tf.train.Example` per window with an `int64_list` feature, for
-Grain/MaxText; the protobuf bytes are encoded here, so TensorFlow is not needed).
+Grain/MaxText; the protobuf bytes are encoded here, so TensorFlow is not needed). The
+shards phase writes the last two `packed` (`add_batch` of a `stages.packing.PackedBatch`):
+`segment_ids` and `positions` beside `input_ids`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import numpy as np
 
 __all__ = [
     "WindowPacker", "MegatronWriter", "OlmoWriter", "ParquetWriter", "ArrayRecordWriter",
-    "WRITERS", "megatron_dtype", "encode_example", "decode_example",
+    "WRITERS", "PACKED_COLUMNS", "megatron_dtype", "encode_example", "decode_example",
 ]
 
 _INDEX_HEADER = b"MMIDIDX\x00\x00"
@@ -385,12 +387,18 @@ class OlmoWriter(_AtomicFiles):
         self._bin.close()
 
 
+PACKED_COLUMNS = ("input_ids", "segment_ids", "positions")
+"""Packed windows (stages.packing): tokens, segment id per token (1, 2, ... per document
+piece, 0 on padding) and position inside the piece -- the layout Grain/MaxText read."""
+
+
 class ParquetWriter(_AtomicFiles):
-    """`<prefix>.parquet`: one row per window, column `input_ids` list<int32>."""
+    """`<prefix>.parquet`: one row per window, column `input_ids` list<int32>; packed
+    shards (`packed=True`, filled by `add_batch`) add `segment_ids` and `positions`."""
 
     ROWS_PER_GROUP = 1024
 
-    def __init__(self, path_prefix: str, vocab_size: int):
+    def __init__(self, path_prefix: str, vocab_size: int, packed: bool = False):
         super().__init__(path_prefix, (".parquet",))
         if vocab_size > np.iinfo(np.int32).max:
             raise ValueError(f"vocab_size {vocab_size} does not fit int32")
@@ -399,7 +407,9 @@ class ParquetWriter(_AtomicFiles):
 
         self.vocab_size = int(vocab_size)
         self._pa = pa
-        self.schema = pa.schema([pa.field("input_ids", pa.list_(pa.int32()))])
+        names = PACKED_COLUMNS if packed else PACKED_COLUMNS[:1]
+        self.packed = packed
+        self.schema = pa.schema([pa.field(c, pa.list_(pa.int32())) for c in names])
         self._writer = pq.ParquetWriter(self.tmps[0], self.schema, compression="zstd")
         self._rows: list[np.ndarray] = []
         self._sequences = self._tokens = 0
@@ -415,6 +425,23 @@ class ParquetWriter(_AtomicFiles):
         self._tokens += arr.size
         if len(self._rows) >= self.ROWS_PER_GROUP:
             self._flush()
+
+    def add_batch(self, batch) -> None:
+        """Append a `stages.packing.PackedBatch` (fixed-length windows with boundaries)."""
+        self._check_open()
+        if not self.packed:
+            raise RuntimeError("add_batch needs a writer made with packed=True")
+        if not len(batch):
+            return
+        _check_range(batch.tokens, self.vocab_size)
+        pa = self._pa
+        n, L = batch.tokens.shape
+        offsets = pa.array(np.arange(0, (n + 1) * L, L, dtype=np.int32), pa.int32())
+        cols = [pa.ListArray.from_arrays(offsets, pa.array(a.reshape(-1).astype(np.int32, copy=False), pa.int32()))
+                for a in (batch.tokens, batch.segment_ids, batch.positions)]
+        self._writer.write_table(pa.Table.from_arrays(cols, schema=self.schema))
+        self._sequences += n
+        self._tokens += int((batch.segment_ids != 0).sum())
 
     def _flush(self) -> None:
         if not self._rows:
@@ -533,13 +560,14 @@ def decode_example(data: bytes) -> dict[str, np.ndarray]:
 
 class ArrayRecordWriter(_AtomicFiles):
     """`<prefix>.array_record`: one `tf.train.Example` per window, feature `input_ids`
-    (int64_list); group_size 1 for random access, as TFDS and Grain write them."""
+    (int64_list; packed shards add `segment_ids` and `positions`); group_size 1 for random access, as TFDS and Grain write them."""
 
     FEATURE = "input_ids"
     OPTIONS = "group_size:1"
 
-    def __init__(self, path_prefix: str, vocab_size: int):
+    def __init__(self, path_prefix: str, vocab_size: int, packed: bool = False):
         super().__init__(path_prefix, (".array_record",))
+        self.packed = packed
         from array_record.python.array_record_module import ArrayRecordWriter as _Writer
 
         self.vocab_size = int(vocab_size)
@@ -556,6 +584,17 @@ class ArrayRecordWriter(_AtomicFiles):
         self._writer.write(encode_example({self.FEATURE: arr}))
         self._sequences += 1
         self._tokens += arr.size
+
+    def add_batch(self, batch) -> None:
+        """One Example per packed window with `input_ids`, `segment_ids`, `positions`."""
+        self._check_open()
+        if not self.packed:
+            raise RuntimeError("add_batch needs a writer made with packed=True")
+        _check_range(batch.tokens, self.vocab_size)
+        for t, s, p in zip(batch.tokens, batch.segment_ids, batch.positions):
+            self._writer.write(encode_example(dict(zip(PACKED_COLUMNS, (t, s, p)))))
+        self._sequences += len(batch)
+        self._tokens += int((batch.segment_ids != 0).sum())
 
     def close(self) -> dict:
         if self.result is not None:

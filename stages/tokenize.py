@@ -298,6 +298,7 @@ def tokenizer_info(path: str, add_bos: bool, add_eos: bool) -> dict:
         "vocab_size": tok.vocab_size,
         "eos_id": tok.eos_token_id if add_eos else None,
         "bos_id": tok.bos_token_id if add_bos else None,
+        "pad_id": getattr(tok.impl, "pad_token_id", None),  # the default padding of best_fit shards
     }
 
 

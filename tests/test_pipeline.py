@@ -38,17 +38,21 @@ def test_megatron_reads_the_shards_with_the_stated_counts(demo_run):
             prefix = str(run_dir / "shards" / shard["files"]["megatron"]["files"][0]).removesuffix(".bin")
             ds = IndexedDataset(prefix)
             lengths = ds.sequence_lengths
-            assert len(ds) == shard["sequences"]
+            # best_fit: one Megatron sequence per document copy (GPTDataset builds the samples)
+            assert len(ds) == shard["documents"]
             assert int(lengths.sum()) == shard["tokens"]
-            assert (lengths[:-1] == int(n)).all() and 0 < lengths[-1] <= int(n)
             data = np.concatenate([ds[i] for i in range(len(ds))])
             assert data.dtype == np.uint16
             assert int((data == eos).sum()) == shard["documents"]  # one EOS per document copy
-            assert data[-1] == eos
+            assert all(ds[i][-1] == eos for i in range(len(ds)))
             parts.append(data)
             tokens += shard["tokens"]
             seqs += shard["sequences"]
         assert tokens == entry["tokens"] and seqs == entry["sequences"]
+        packed = entry["packing_stats"]
+        assert packed["packing"] == "best_fit" and packed["documents_cut"] == 0 and packed["windows"] == seqs
+        assert packed["windows"] * int(n) == tokens + packed["padding_tokens"]
+        assert sum(packed["length_histogram"]) == entry["documents"]
         streams[n] = np.concatenate(parts)
     # each sequence length packs the same stream
     assert np.array_equal(streams["512"], streams["2048"])

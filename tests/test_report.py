@@ -125,6 +125,9 @@ def test_demo_report_draws_every_score_column_and_its_manifest_thresholds(demo_r
     for col in [c for c in cols if values.column(c).null_count < values.num_rows]:  # a column with values
         assert f'aria-label="{col}"' in page, col
     assert "min 50" in page and "min 0.65" in page  # gopher's default, the demo's langid setting
+    for n in (512, 2048):  # document lengths with the window drawn, per sequence length
+        assert f"document lengths, window {n} tokens" in page
+        assert f"window {n}: keep &lt;= {n.bit_length() - 1}</title>" in page  # the window line, log2 axis
     hists = {h["column"]: h for h in runstats.score_histograms(m.run_dir)}
     table = ds.dataset(str(m.run_dir / "annotated"), format="parquet").to_table(columns=["gopher_words", "drop_reason"])
     scored = [(w, r) for w, r in zip(table.column("gopher_words").to_pylist(), table.column("drop_reason").to_pylist())

@@ -52,6 +52,9 @@ def test_stats_json_adds_up_for_every_phase_and_domain(demo_run, capsys):
     assert sum(m_["realised_tokens"] for m_ in info["mixture"]) == info["tokens_out"]
     assert {s["seq_len"] for s in info["shards"]} == {512, 2048}
     assert all(s["tokens"] == info["tokens_out"] and s["files"] >= 1 for s in info["shards"])
+    # best_fit: no fitting document cut, padding counted, every document in the length histogram
+    assert all(s["packing"] == "best_fit" and s["documents_cut_share"] == 0 and 0 < s["padding_share"] < 0.1
+               and sum(s["length_histogram"]) == s["documents"] for s in info["shards"])
     # the per-language breakdown covers every dropped document exactly once
     per_reason = Counter()
     for d in info["drop_reasons"]:
