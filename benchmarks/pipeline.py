@@ -57,6 +57,8 @@ Spark session (local[2]), timing each: the same code `curator run` runs after ex
 without the phase runner's fingerprints and markers. A small untimed warm-up size runs
 first so that the JVM's start and JIT are not charged to the first size. Prints seconds per
 phase per million documents at each size and the growth from the smallest to the largest.
+`--driver-memory 1g` (issue 15, section 4) runs it all with a 1 GB driver heap: nothing the
+driver holds may grow with the number of documents.
 
 Run from the repository root: `.venv/bin/python benchmarks/pipeline.py [--quick] [--scaling]`
 Needs the `bench` extra (pip install -e ".[bench]"). Prints a table, then one JSON line.
@@ -444,9 +446,12 @@ def scaling(args) -> dict:
             one = sorted((SHARED / "bench-warc").glob("bench-*.warc.gz"))[:1]
             spec = curator_manifest(one, base / "out", run="scaling")
             spec["stages"][1] = {"langid": {"min_score": 0.0}}  # label only: the pieces mix 8 languages
+            spec["spark"]["driver_memory"] = args.driver_memory
+            spec["spark"]["shuffle_partitions"] = max(4, n // 50_000)  # a shuffle partition stays <= 50k docs
             m = load(str(write_yaml(spec, base / "m.yaml")))
             p = Pipeline(m, spark=spark)
             spark = p.spark
+            spark.conf.set("spark.sql.shuffle.partitions", str(m.spark.shuffle_partitions))
             (base / "out" / "scaling").mkdir(parents=True)
             tok = p._tokenizer_info()
             p.results["extract"] = PhaseResult("extract", docs, "", {"domains": {"web": {"kept": n, "dropped": {}}}},
@@ -493,7 +498,8 @@ def scaling(args) -> dict:
     def tag(n: int) -> str:
         return f"{n // 1_000_000}m" if n % 1_000_000 == 0 else f"{n // 1000}k"
 
-    out = {"benchmark": "pipeline_scaling", "quick": args.quick, "sizes": [r["docs"] for r in rows]}
+    out = {"benchmark": "pipeline_scaling", "quick": args.quick, "sizes": [r["docs"] for r in rows],
+           "driver_memory": args.driver_memory}
     for r in rows:
         per = 1e6 / r["docs"]
         for p in phases:
@@ -517,6 +523,8 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=None, help="bench WARC files (default 10, quick 2)")
     ap.add_argument("--scaling", action="store_true", help="time the phases after extraction at 3 sizes")
     ap.add_argument("--sizes", type=int, nargs="*", help="--scaling sizes (default 100000 300000 1000000)")
+    ap.add_argument("--driver-memory", default="2g",
+                    help="--scaling: spark.driver.memory (1g shows that nothing on the driver grows with the corpus)")
     ap.add_argument("--tmp", default=None, help="folder for the temporary run folders (default: the system's)")
     ap.add_argument("--keep", action="store_true", help="keep the run folders (printed)")
     args = ap.parse_args()
