@@ -248,6 +248,14 @@ class MixtureSettings(_Model):
     """Most passes over one domain's documents, finite and at most 1000."""
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
     """Seed of the sampling hash (0 .. 2**63-1)."""
+    strategy: Literal["weights", "natural", "temperature", "unimax"] = "weights"
+    """How weights are set (curator/mix_strategies.py): as written, proportional to tokens,
+    tokens ** (1/temperature), or UniMax (uniform, at most `unimax_epochs` per domain).
+    Domains with weight 0 stay out under every strategy."""
+    temperature: float = Field(default=1.0, gt=0, le=1000)
+    """tau of the `temperature` strategy: 1 is natural, larger flattens towards uniform."""
+    unimax_epochs: float | None = Field(default=None, gt=0, le=MAX_EPOCHS)
+    """Most epochs per domain under `unimax`; default: max_epochs."""
 
     @field_validator("budget_tokens", mode="before")
     @classmethod
@@ -297,6 +305,9 @@ class ShardSettings(_Model):
     one Spark task, so tiny shards would mean millions of tasks and files."""
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
     """Seed of the global shuffle (0 .. 2**63-1)."""
+    per_domain: bool = False
+    """Also write each domain's documents, once each, as its own shard set under
+    `shards/domains/<domain>/`, for trainers that mix at train time (`curator mix export`)."""
 
     @field_validator("seq_lens")
     @classmethod

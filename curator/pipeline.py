@@ -443,6 +443,8 @@ class Pipeline:
             .collect()
         )
         stats["plan"] = plan_table(plans)
+        stats["strategy"], stats["max_epochs"], stats["seed"] = (
+            self.m.mixture.strategy, self.m.mixture.max_epochs, self.m.mixture.seed)
         stats["thresholds"] = thresholds
         stats["realised"] = {r["domain"]: {"tokens": r["tokens"], "documents": r["docs"]} for r in sorted(realised)}
         stats["tokens_out"] = sum(r["tokens"] for r in realised)
@@ -492,6 +494,12 @@ class Pipeline:
             ]
             top["seq_lens"][str(n)] = {**{k: entry[k] for k in ("seq_len", "dtype", "tokens", "documents", "sequences")},
                                        "manifest": f"{n}/manifest.json", "shards": top_shards}
+        if cfg.per_domain:
+            from stages.domain_shards import write_domain_sets
+
+            available = {d: s.get("tokens_kept", 0) for d, s in self.results["tokenize"].stats["domains"].items()}
+            top["domains"] = write_domain_sets(self._read_kept("tokenize"), out, cfg, tok_info["vocab_size"],
+                                               available, write_atomic)
         write_atomic(out / "manifest.json", json.dumps(top, indent=1, sort_keys=True) + "\n")
         return {
             "phase": "shards",

@@ -64,8 +64,12 @@ def compute_plan(
 
 
 def plan(available: dict[str, int], settings) -> dict[str, DomainPlan]:
-    """Target tokens and sampling rate per domain; raises when a weight cannot be met."""
-    out = compute_plan(available, settings.weights, settings.budget_tokens, settings.max_epochs)
+    """Target tokens and sampling rate per domain for the settings' strategy; raises when a
+    weight cannot be met."""
+    from curator.mix_strategies import plan_budget, settings_weights
+
+    weights = settings_weights(settings, available)
+    out = compute_plan(available, weights, plan_budget(settings, available), settings.max_epochs)
     for d, p in out.items():
         if p.over_cap:
             raise ManifestError(
