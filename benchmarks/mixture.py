@@ -111,15 +111,14 @@ def bench_realised() -> float | None:
         return None
     import tiktoken
     from pyspark.sql import functions as F
+    from tiktoken.load import load_tiktoken_bpe
 
+    from curator.assets import resolve
     from curator.manifest import MixtureSettings, SparkSettings
     from curator.mix_strategies import STRATEGIES
     from curator.spark import get_spark
     from stages.mix import apply_mixture, calibrate_thresholds, plan
-    from stages.tokenize import TIKTOKEN_ENCODINGS  # noqa: F401 (the offline cl100k files)
-
-    from curator.assets import resolve
-    from tiktoken.load import load_tiktoken_bpe
+    from stages.tokenize import TIKTOKEN_ENCODINGS
 
     pattern, special = TIKTOKEN_ENCODINGS["cl100k_base"]
     enc = tiktoken.Encoding("cl100k", pat_str=pattern, special_tokens=special,
