@@ -87,6 +87,7 @@ def _law(r, T, k):
     return 2.0 + (k[None, :] * np.exp(r @ T.T)).sum(1)
 
 
+@pytest.mark.slow
 def test_fit_recovers_the_optimum_of_a_noisy_mixing_law_and_respects_bounds():
     from scipy.optimize import minimize
 
@@ -104,15 +105,16 @@ def test_fit_recovers_the_optimum_of_a_noisy_mixing_law_and_respects_bounds():
     got = np.array([p.weights[d] for d in "abc"])
     assert 0.5 * np.abs(got - true).sum() < 0.05 and p.r2_heldout > 0.9
     assert p.predicted == pytest.approx(_law(true[None], T, k)[0], abs=0.05 * y.std() * 4)
-    bounded = propose(list("abc"), r, y, {"c": 0.5}, {"a": 0.2}, seed=0)
+    bounded = propose(list("abc"), r, y, {"c": 0.5}, {"a": 0.2}, seed=0, bootstrap=2)
     assert bounded.weights["c"] >= 0.5 - 1e-9 and bounded.weights["a"] <= 0.2 + 1e-9
     assert sum(bounded.weights.values()) == pytest.approx(1.0)
-    high = propose(list("abc"), r, -y, {}, {}, maximize=True, seed=0)  # a score: higher is better
+    high = propose(list("abc"), r, -y, {}, {}, maximize=True, seed=0, bootstrap=2)  # a score: higher is better
     assert 0.5 * np.abs(np.array([high.weights[d] for d in "abc"]) - true).sum() < 0.05
     with pytest.raises(ManifestError, match="constraints"):
         propose(list("abc"), r, y, {"a": 0.6, "b": 0.6}, {}, seed=0)
 
 
+@pytest.mark.slow
 def test_sweep_csv_round_trip_and_bad_results_files(tmp_path, capsys):
     run = tmp_path / "run"
     (run / "stats").mkdir(parents=True)
