@@ -15,6 +15,7 @@ once) and the run's mixture weights (or `--weights`), it writes into `RUN/blends
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from curator.errors import ManifestError
@@ -50,9 +51,19 @@ def domain_files(run_dir: Path, fmt: str, seq_len: int | None) -> tuple[int, dic
                             f"in the manifest and re-run")
     if fmt not in top.get("formats", []):
         raise ManifestError(f"run {run_dir} has no {fmt} shards; add {fmt!r} to shards.formats and re-run")
+    try:
+        return _domain_files(shards, top, fmt, seq_len)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        raise ManifestError(f"{shards}: per-domain shard manifests are not the ones curator writes; "
+                            f"re-run the shards phase") from None
+
+
+def _domain_files(shards: Path, top: dict, fmt: str, seq_len: int | None):
     out: dict[str, list[tuple[str, int]]] = {}
     for domain, info in sorted(top["domains"].items()):
-        entry = _json(shards / info["manifest"], "the run's shards are incomplete; re-run")
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", domain):  # a domain name, as the manifest allows
+            raise ValueError(domain)
+        entry = _json(shards / "domains" / domain / "manifest.json", "the run's shards are incomplete; re-run")
         lens = entry["seq_lens"]
         n = str(seq_len) if seq_len is not None else sorted(lens, key=int)[0]
         if n not in lens:

@@ -156,3 +156,23 @@ def test_sweep_csv_round_trip_and_bad_results_files(tmp_path, capsys):
         read_results(tmp_path / "bad.csv")
     assert main(["mix", "fit", str(tmp_path / "nothing.csv")]) == 2
     assert main(["mix", "fit", str(sweep / "sweep.csv"), "--max", "z=0.5"]) == 2
+
+
+def test_export_needs_per_domain_shards_and_says_so(tmp_path, capsys):
+    run = tmp_path / "run"
+    (run / "stats").mkdir(parents=True)
+    assert main(["mix", "export", str(run), "--to", "megatron"]) == 2
+    assert "run the mix phase first" in capsys.readouterr().err
+    (run / "stats" / "mixed.json").write_text(json.dumps({"plan": {"a": {"weight": 1.0}}}))
+    (run / "shards").mkdir()
+    (run / "shards" / "manifest.json").write_text(json.dumps({"formats": ["megatron"], "seq_lens": {}}))
+    assert main(["mix", "export", str(run), "--to", "megatron"]) == 2
+    assert "set shards.per_domain: true" in capsys.readouterr().err
+    (run / "shards" / "manifest.json").write_text(json.dumps({"formats": ["megatron"], "domains": {"a": {}}}))
+    assert main(["mix", "export", str(run), "--to", "megatron"]) == 2
+    assert "not the ones curator writes" in capsys.readouterr().err
+    assert main(["mix", "export", str(run), "--to", "hf"]) == 2
+    assert "has no parquet shards; add 'parquet' to shards.formats" in capsys.readouterr().err
+    (run / "shards" / "manifest.json").write_text("{not json")
+    assert main(["mix", "export", str(run), "--to", "olmo"]) == 2
+    assert "not the JSON curator writes" in capsys.readouterr().err
