@@ -170,7 +170,7 @@ def test_export_needs_per_domain_shards_and_says_so(tmp_path, capsys):
     assert "set shards.per_domain: true" in capsys.readouterr().err
     (run / "shards" / "manifest.json").write_text(json.dumps({"formats": ["megatron"], "domains": {"a": {}}}))
     assert main(["mix", "export", str(run), "--to", "megatron"]) == 2
-    assert "not the ones curator writes" in capsys.readouterr().err
+    assert "shards are incomplete" in capsys.readouterr().err
     assert main(["mix", "export", str(run), "--to", "hf"]) == 2
     assert "has no parquet shards; add 'parquet' to shards.formats" in capsys.readouterr().err
     (run / "shards" / "manifest.json").write_text("{not json")
