@@ -256,6 +256,12 @@ class MixtureSettings(_Model):
     """tau of the `temperature` strategy: 1 is natural, larger flattens towards uniform."""
     unimax_epochs: float | None = Field(default=None, gt=0, le=MAX_EPOCHS)
     """Most epochs per domain under `unimax`; default: max_epochs."""
+    rehydrate: dict[int, int] | None = None
+    """FineWeb-2's rehydration: duplicate-cluster size -> copies of the survivor, e.g.
+    `{2: 2, 10: 3, 1000: 1}`: a kept document whose cluster (the larger of the exact and
+    MinHash cluster sizes dedup recorded) has at least that many members counts that many times
+    in its domain's pool before sampling (sizes below the smallest key count once). Sizes 1 ..
+    1e9, copies 0 .. 100."""
 
     @field_validator("budget_tokens", mode="before")
     @classmethod
@@ -268,6 +274,14 @@ class MixtureSettings(_Model):
                 raise ValueError(f"budget_tokens is {v:g}; at most {MAX_BUDGET_TOKENS:.0e} tokens")
             if v.is_integer():
                 return int(v)
+        return v
+
+    @field_validator("rehydrate")
+    @classmethod
+    def _rehydrate(cls, v: dict[int, int] | None) -> dict[int, int] | None:
+        for size, copies in (v or {}).items():
+            if not 1 <= size <= 10**9 or not 0 <= copies <= 100:
+                raise ValueError(f"rehydrate {size}: {copies}: cluster sizes 1 .. 1e9, copies 0 .. 100")
         return v
 
     @field_validator("weights")

@@ -431,8 +431,14 @@ class Pipeline:
 
         tok_stats = self.results["tokenize"].stats["domains"]
         available = {d: s.get("tokens_kept", 0) for d, s in tok_stats.items()}
-        plans = plan(available, self.m.mixture)
         kept = self._read_kept("tokenize")
+        if self.m.mixture.rehydrate:  # the pools hold each document as many times as its cluster says
+            from stages.mix import rehydration_copies
+
+            kept = rehydration_copies(kept, self.m.mixture.rehydrate)
+            pooled = kept.groupBy("domain").agg(F.sum(F.col("n_tokens") * F.col("rehydration")).alias("t"))
+            available = {d: 0 for d in available} | {r["domain"]: int(r["t"] or 0) for r in pooled.collect()}
+        plans = plan(available, self.m.mixture)
         thresholds = calibrate_thresholds(kept, plans, self.m.mixture.seed)
         df = apply_mixture(kept, plans, self.m.mixture.seed, thresholds)
         stats = self._finish(df, out, "mix", self._kept_in("tokenize"))

@@ -39,7 +39,8 @@ def test_three_domain_plan_export_sweep_fit(spark, tmp_path, capsys):
         "sources": [{"name": d, "kind": "code", "inputs": [d], "domain": d, "licenses": ["*"]}
                     for d in ("web", "code", "books")],
         "mixture": {"weights": {"web": 0.5, "code": 0.3, "books": 0.2}, "strategy": "weights",
-                    "max_epochs": 4, "seed": 1},
+                    "max_epochs": 4, "seed": 1,
+                    "rehydrate": {2: 2, 1000: 1}},  # the path runs; these files have no duplicates
         "tokenizer": {"path": "tiktoken:cl100k_base"},
         "shards": {"seq_lens": [256], "formats": ["megatron", "olmo", "parquet"], "tokens_per_shard": 20000,
                    "per_domain": True},

@@ -176,3 +176,30 @@ def test_export_needs_per_domain_shards_and_says_so(tmp_path, capsys):
     (run / "shards" / "manifest.json").write_text("{not json")
     assert main(["mix", "export", str(run), "--to", "olmo"]) == 2
     assert "not the JSON curator writes" in capsys.readouterr().err
+
+
+def test_rehydration_repeats_documents_of_larger_clusters_and_lands_on_target(spark):
+    from pyspark.sql import functions as F
+
+    from stages.mix import apply_mixture, calibrate_thresholds, compute_plan, rehydration_copies
+
+    n = 3000
+    df = spark.range(n).select(
+        F.concat(F.lit("doc-"), F.col("id").cast("string")).alias("id"),
+        F.lit("web").alias("domain"),
+        (F.col("id") % 200 + 1).alias("n_tokens"),
+        F.when(F.col("id") % 10 == 0, 5).when(F.col("id") % 10 == 1, 50).otherwise(1).cast("long").alias("dup_cluster_size"),
+        F.when(F.col("id") % 10 == 2, 3).cast("long").alias("minhash_cluster_size"),  # null elsewhere
+        F.lit(None).cast("string").alias("drop_reason"),
+    )
+    pooled = rehydration_copies(df, {2: 2, 10: 3, 20: 0})
+    copies = {r["id"]: r["rehydration"] for r in pooled.select("id", "rehydration").collect()}
+    assert (copies["doc-10"], copies["doc-11"], copies["doc-12"], copies["doc-13"]) == (2, 0, 2, 1)
+    avail = pooled.select(F.sum(F.col("n_tokens") * F.col("rehydration"))).first()[0]
+    p = compute_plan({"web": avail}, {"web": 1.0}, int(avail * 0.6), 4)
+    out = apply_mixture(pooled, p, 1, calibrate_thresholds(pooled, p, 1))
+    got = out.select(F.sum(F.col("n_tokens") * F.col("repeats"))).first()[0]
+    assert abs(got - p["web"].target_tokens) <= 2 * 200  # one pooled document: 2 copies of <= 200 tokens
+    rep = {r["id"]: r["repeats"] for r in out.select("id", "repeats").collect()}
+    assert all(rep[f"doc-{i}"] == 0 for i in range(1, n, 10))  # clusters of 50: 0 copies
+    assert {rep[f"doc-{i}"] for i in range(0, n, 10)} == {0, 2}  # clusters of 5: both copies or none
