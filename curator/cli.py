@@ -88,6 +88,28 @@ def _parser() -> argparse.ArgumentParser:
     mp.add_argument("--weights", action="append", metavar="D=W,...",
                     help="another weight set to compare, e.g. web=0.7,code=0.3 (repeatable)")
     mp.add_argument("--budget", help="total output tokens, e.g. 1.5T, 200B, 40M")
+    mp.add_argument("--strategy", action="append", metavar="NAME",
+                    help="also show a strategy's weights: weights, natural, temperature, unimax (repeatable)")
+    mp.add_argument("--tau", type=float, help="temperature of --strategy temperature (default: the manifest's)")
+    mx = mix_sub.add_parser("export", help="blend files trainers mix from (per-domain shard sets of a run)")
+    mx.add_argument("run_dir")
+    mx.add_argument("--to", required=True, choices=["megatron", "olmo", "hf"])
+    mx.add_argument("--seq-len", type=int, help="which sequence length's shards (default: the first)")
+    mx.add_argument("--weights", metavar="D=W,...", help="weights to export (default: the run's mixture plan)")
+    ms = mix_sub.add_parser("sweep", help="mixtures around a run's weights for proxy runs, and a CSV for their results")
+    ms.add_argument("run_dir")
+    ms.add_argument("-n", type=int, default=64, help="how many mixtures (default 64)")
+    ms.add_argument("--seed", type=int, default=0)
+    ms.add_argument("--concentration", type=float, default=10.0,
+                    help="Dirichlet concentration around the run's weights: larger stays closer (default 10)")
+    ms.add_argument("--out", help="folder to write (default: RUN_DIR/sweep)")
+    mf = mix_sub.add_parser("fit", help="fit results of a sweep and propose the best mixture")
+    mf.add_argument("results", help="the sweep's results CSV with the `result` column filled")
+    mf.add_argument("--maximize", action="store_true", help="higher results are better (default: lower, a loss)")
+    mf.add_argument("--min", action="append", metavar="D=W", default=[], help="lowest weight of a domain")
+    mf.add_argument("--max", action="append", metavar="D=W", default=[], help="highest weight of a domain")
+    mf.add_argument("--max-epochs", type=float, help="most epochs per domain (default: the run's max_epochs)")
+    mf.add_argument("--seed", type=int, default=0)
     ins = add("inspect", help="rejected documents of a run directory (or the contents of a shard)")
     ins.add_argument("path", help="a run directory (has stats/) or a shard")
     ins.add_argument("-n", type=int, default=5, help="how many documents to show (default 5)")
@@ -290,9 +312,19 @@ def _report(args) -> int:
 
 
 def _mix(args) -> int:
-    from curator.mixplan import mix_plan
+    if args.mix_command == "plan":
+        from curator.mixplan import mix_plan
 
-    return mix_plan(args.manifest, args.weights, args.budget)
+        return mix_plan(args.manifest, args.weights, args.budget, strategies=args.strategy, tau=args.tau)
+    if args.mix_command == "export":
+        from curator.mix_export import mix_export
+
+        return mix_export(args.run_dir, args.to, args.seq_len, args.weights)
+    from curator import mix_fit
+
+    if args.mix_command == "sweep":
+        return mix_fit.mix_sweep(args.run_dir, args.n, args.seed, args.concentration, args.out)
+    return mix_fit.mix_fit(args.results, args.maximize, args.min, args.max, args.max_epochs, args.seed)
 
 
 def _inspect(args) -> int:

@@ -248,6 +248,20 @@ class MixtureSettings(_Model):
     """Most passes over one domain's documents, finite and at most 1000."""
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
     """Seed of the sampling hash (0 .. 2**63-1)."""
+    strategy: Literal["weights", "natural", "temperature", "unimax"] = "weights"
+    """How weights are set (curator/mix_strategies.py): as written, proportional to tokens,
+    tokens ** (1/temperature), or UniMax (uniform, at most `unimax_epochs` per domain).
+    Domains with weight 0 stay out under every strategy."""
+    temperature: float = Field(default=1.0, gt=0, le=1000)
+    """tau of the `temperature` strategy: 1 is natural, larger flattens towards uniform."""
+    unimax_epochs: float | None = Field(default=None, gt=0, le=MAX_EPOCHS)
+    """Most epochs per domain under `unimax`; default: max_epochs."""
+    rehydrate: dict[int, int] | None = None
+    """FineWeb-2's rehydration: duplicate-cluster size -> copies of the survivor, e.g.
+    `{2: 2, 10: 3, 1000: 1}`: a kept document whose cluster (the larger of the exact and
+    MinHash cluster sizes dedup recorded) has at least that many members counts that many times
+    in its domain's pool before sampling (sizes below the smallest key count once). Sizes 1 ..
+    1e9, copies 0 .. 100."""
 
     @field_validator("budget_tokens", mode="before")
     @classmethod
@@ -260,6 +274,14 @@ class MixtureSettings(_Model):
                 raise ValueError(f"budget_tokens is {v:g}; at most {MAX_BUDGET_TOKENS:.0e} tokens")
             if v.is_integer():
                 return int(v)
+        return v
+
+    @field_validator("rehydrate")
+    @classmethod
+    def _rehydrate(cls, v: dict[int, int] | None) -> dict[int, int] | None:
+        for size, copies in (v or {}).items():
+            if not 1 <= size <= 10**9 or not 0 <= copies <= 100:
+                raise ValueError(f"rehydrate {size}: {copies}: cluster sizes 1 .. 1e9, copies 0 .. 100")
         return v
 
     @field_validator("weights")
@@ -339,6 +361,9 @@ class ShardSettings(_Model):
                 raise ValueError("give either seq_lens or stages (whose seq_len values become seq_lens), not both")
             data = {**data, "seq_lens": lens}
         return data
+    per_domain: bool = False
+    """Also write each domain's documents, once each, as its own shard set under
+    `shards/domains/<domain>/`, for trainers that mix at train time (`curator mix export`)."""
 
     @field_validator("seq_lens")
     @classmethod

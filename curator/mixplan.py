@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from curator.errors import ManifestError
 from curator.manifest import MAX_BUDGET_TOKENS, MAX_WEIGHT, Manifest
+from curator.mix_strategies import EPOCH_WARNING, plan_budget
 from curator.rundir import read_bounded
 from curator.terminal import shown
 
@@ -100,8 +101,24 @@ def plan_sets(m: Manifest, avail: Available, weight_sets: list[tuple[str, dict[s
     """[(label, plans)] for each weight set; every set uses the same budget and cap."""
     from stages.mix import compute_plan
 
-    budget = m.mixture.budget_tokens if budget is None else budget
+    budget = plan_budget(m.mixture, avail.tokens) if budget is None else budget
     return [(label, compute_plan(avail.tokens, w, budget, m.mixture.max_epochs)) for label, w in weight_sets]
+
+
+def strategy_sets(m: Manifest, avail: Available, strategies: list[str], tau: float | None,
+                  budget: int | None) -> list[tuple[str, dict[str, float]]]:
+    """The manifest's weights (under its own strategy), then one set per `--strategy`."""
+    from curator.mix_strategies import STRATEGIES, settings_weights
+
+    sets = [("manifest", settings_weights(m.mixture, avail.tokens, budget))]
+    for name in strategies:
+        if name not in STRATEGIES:
+            raise ManifestError(f"--strategy {name!r}: use one of {', '.join(STRATEGIES)}")
+        changed = {"strategy": name} | ({"temperature": tau} if tau is not None else {})
+        settings = m.mixture.model_copy(update=changed)
+        label = f"{name} {settings.temperature:g}" if name == "temperature" else name
+        sets.append((label, settings_weights(settings, avail.tokens, budget)))
+    return sets
 
 
 def render(m: Manifest, avail: Available, sets) -> tuple[str, list[str]]:
@@ -124,9 +141,14 @@ def render(m: Manifest, avail: Available, sets) -> tuple[str, list[str]]:
             row += [f"{p.weight:.3f}", _fmt_tokens(p.target_tokens), f"{p.rate:.2f}{flag}", f"{docs:,.0f}"]
             if p.over_cap:
                 warnings.append(
-                    f"warning: [{label}] domain {d!r} needs {p.rate:.2f} epochs "
+                    f"error: [{label}] domain {d!r} needs {p.rate:.2f} epochs "
                     f"({p.target_tokens:,} of {p.available_tokens:,} tokens), more than "
                     f"mixture.max_epochs {m.mixture.max_epochs:g}; lower its weight or the budget"
+                )
+            elif p.rate > EPOCH_WARNING:
+                warnings.append(
+                    f"warning: [{label}] domain {d!r} is repeated {p.rate:.2f} times; data repeated "
+                    f"more than {EPOCH_WARNING:g} epochs adds little (Muennighoff et al. 2023)"
                 )
         rows.append(row)
     for _, plans in sets:
@@ -156,19 +178,20 @@ def stage_lines(m: Manifest, total: int) -> list[str]:
     return lines
 
 
-def mix_plan(manifest_path: str, weights: list[str] | None, budget: str | None, echo=print) -> int:
+def mix_plan(manifest_path: str, weights: list[str] | None, budget: str | None, echo=print,
+             strategies: list[str] | None = None, tau: float | None = None) -> int:
     """Print the plan; exit status 2 when a shown weight set exceeds the epoch cap."""
     from curator.manifest import load
 
     m = load(manifest_path)
     avail = available_from_run(m)
     domains = sorted(m.mixture.weights)
-    sets = [("manifest", dict(m.mixture.weights))]
+    b = parse_budget(budget) if budget else None
+    sets = strategy_sets(m, avail, strategies or [], tau, b)
     for i, text in enumerate(weights or [], 1):
         sets.append((f"set {i}", parse_weights(text, domains)))
-    b = parse_budget(budget) if budget else None
     planned = plan_sets(m, avail, sets, b)
-    total_budget = b or m.mixture.budget_tokens
+    total_budget = b or plan_budget(m.mixture, avail.tokens)
     how = f"budget {_fmt_tokens(total_budget)} tokens" if total_budget else "budget: scarcest domain once"
     echo(f"mixture plan for {m.run} ({how}, max_epochs {m.mixture.max_epochs:g}; "
          f"available tokens from {shown(m.run_dir / 'stats' / 'tokenized.json')})")
@@ -178,4 +201,4 @@ def mix_plan(manifest_path: str, weights: list[str] | None, budget: str | None, 
         echo(line)
     for w in warnings:
         echo(w)
-    return 2 if warnings else 0
+    return 2 if any(w.startswith("error:") for w in warnings) else 0

@@ -442,8 +442,14 @@ class Pipeline:
 
         tok_stats = self.results["tokenize"].stats["domains"]
         available = {d: s.get("tokens_kept", 0) for d, s in tok_stats.items()}
-        plans = plan(available, self.m.mixture)
         kept = self._read_kept("tokenize")
+        if self.m.mixture.rehydrate:  # the pools hold each document as many times as its cluster says
+            from stages.mix import rehydration_copies
+
+            kept = rehydration_copies(kept, self.m.mixture.rehydrate)
+            pooled = kept.groupBy("domain").agg(F.sum(F.col("n_tokens") * F.col("rehydration")).alias("t"))
+            available = {d: 0 for d in available} | {r["domain"]: int(r["t"] or 0) for r in pooled.collect()}
+        plans = plan(available, self.m.mixture)
         thresholds = calibrate_thresholds(kept, plans, self.m.mixture.seed)
         df = apply_mixture(kept, plans, self.m.mixture.seed, thresholds)
         stats = self._finish(df, out, "mix", self._kept_in("tokenize"))
@@ -454,6 +460,8 @@ class Pipeline:
             .collect()
         )
         stats["plan"] = plan_table(plans)
+        stats["strategy"], stats["max_epochs"], stats["seed"] = (
+            self.m.mixture.strategy, self.m.mixture.max_epochs, self.m.mixture.seed)
         stats["thresholds"] = thresholds
         stats["realised"] = {r["domain"]: {"tokens": r["tokens"], "documents": r["docs"]} for r in sorted(realised)}
         stats["tokens_out"] = sum(r["tokens"] for r in realised)
@@ -532,6 +540,12 @@ class Pipeline:
                 f"phase shards: the stages hold {all_tokens} tokens of {all_docs} documents, "
                 f"but the mixture kept {mix['tokens_out']} tokens of {mix['documents_out']} documents"
             )
+        if cfg.per_domain:
+            from stages.domain_shards import write_domain_sets
+
+            available = {d: s.get("tokens_kept", 0) for d, s in self.results["tokenize"].stats["domains"].items()}
+            top["domains"] = write_domain_sets(self._read_kept("tokenize"), out, cfg, tok_info["vocab_size"],
+                                               available, write_atomic, packing)
         write_atomic(out / "manifest.json", json.dumps(top, indent=1, sort_keys=True) + "\n")
         return {
             "phase": "shards",

@@ -64,8 +64,12 @@ def compute_plan(
 
 
 def plan(available: dict[str, int], settings) -> dict[str, DomainPlan]:
-    """Target tokens and sampling rate per domain; raises when a weight cannot be met."""
-    out = compute_plan(available, settings.weights, settings.budget_tokens, settings.max_epochs)
+    """Target tokens and sampling rate per domain for the settings' strategy; raises when a
+    weight cannot be met."""
+    from curator.mix_strategies import plan_budget, settings_weights
+
+    weights = settings_weights(settings, available)
+    out = compute_plan(available, weights, plan_budget(settings, available), settings.max_epochs)
     for d, p in out.items():
         if p.over_cap:
             raise ManifestError(
@@ -74,6 +78,30 @@ def plan(available: dict[str, int], settings) -> dict[str, DomainPlan]:
                 f"lower its weight or the budget"
             )
     return out
+
+
+def rehydration_copies(df, table: dict[int, int] | None):
+    """`df` with `rehydration` (copies of each document in its domain's pool, 1 without a
+    table): the table's value for the largest size key at or below the document's duplicate
+    cluster size (the larger of the exact and MinHash sizes dedup recorded; 1 when absent)."""
+    from pyspark.sql import functions as F
+
+    if not table:
+        return df.withColumn("rehydration", F.lit(1))
+    sizes = [F.lit(1)] + [F.coalesce(F.col(c).cast("long"), F.lit(1))
+                          for c in ("dup_cluster_size", "minhash_cluster_size") if c in df.columns]
+    size = F.greatest(*sizes) if len(sizes) > 1 else sizes[0]
+    copies = F.lit(1)
+    for key in sorted(table):  # later (larger) keys override earlier ones
+        copies = F.when(size >= key, F.lit(int(table[key]))).otherwise(copies)
+    return df.withColumn("rehydration", copies.cast("int"))
+
+
+def _weight(df):
+    """Copies of each document in the pool: `rehydration` when present, else 1."""
+    from pyspark.sql import functions as F
+
+    return F.col("rehydration") if "rehydration" in df.columns else F.lit(1)
 
 
 def _unit_hash(seed: int):
@@ -109,7 +137,7 @@ def calibrate_thresholds(df, plans: dict[str, DomainPlan], seed: int) -> dict[st
         return out
     base = (
         df.where(F.col("domain").isin(list(need)))
-        .select("domain", "id", "n_tokens", _unit_hash(seed).alias("u"))
+        .select("domain", "id", (F.col("n_tokens") * _weight(df)).alias("n_tokens"), _unit_hash(seed).alias("u"))
         .withColumn("bucket", F.floor(F.col("u") * HIST_BUCKETS).cast("int"))
     )
     hist: dict[str, list[tuple[int, int]]] = {}
@@ -139,7 +167,9 @@ def calibrate_thresholds(df, plans: dict[str, DomainPlan], seed: int) -> dict[st
 
 
 def apply_mixture(df, plans: dict[str, DomainPlan], seed: int, thresholds: dict[str, float] | None = None):
-    """`df` with `repeats` (copies in the output); documents sampled out are marked.
+    """`df` with `repeats` (copies in the output); documents sampled out are marked. With a
+    `rehydration` column each document stands for that many in its domain's pool (and
+    `calibrate_thresholds` weighs its tokens by it): all its copies are taken or none.
 
     Without `thresholds` the extra copy falls below the fractional part of the rate
     (near target on large inputs); with calibrated thresholds it lands on target.
@@ -156,7 +186,7 @@ def apply_mixture(df, plans: dict[str, DomainPlan], seed: int, thresholds: dict[
         threshold = rate - whole
     else:
         threshold = lookup({d: thresholds.get(d, 0.0) for d in plans})
-    repeats = (whole + F.when(_unit_hash(seed) < threshold, 1).otherwise(0)).cast("int")
+    repeats = ((whole + F.when(_unit_hash(seed) < threshold, 1).otherwise(0)) * _weight(df)).cast("int")
     df = df.withColumn("repeats", repeats)
     reason = F.when(rate == 0, F.lit("mix.weight_zero")).when(F.col("repeats") == 0, F.lit("mix.downsampled"))
     return df.withColumn("drop_reason", reason)

@@ -165,8 +165,8 @@ def test_mix_plan_and_a_run_that_realises_it(spark, tmp_path, capsys):
     assert "1.50" in code_row and "3.00" in code_row
     assert main(["mix", "plan", str(path), "--budget", str(budget), "--weights", "prose=0.1,code=0.9"]) == 2
     out = capsys.readouterr().out
-    assert re.search(r"warning: \[set 1\] domain 'code' needs 3\.3[78] epochs .* more than mixture.max_epochs 3", out), out
-    assert "warning: [manifest]" not in out
+    assert re.search(r"error: \[set 1\] domain 'code' needs 3\.3[78] epochs .* more than mixture.max_epochs 3", out), out
+    assert "error: [manifest]" not in out
 
     data["mixture"]["budget_tokens"] = budget
     path.write_text(yaml.safe_dump(data))
