@@ -380,9 +380,18 @@ class Pipeline:
         for cls, _ in specs:
             schema = cls.output_schema(schema)
             _ship_stage_module(self.spark, cls)
+        prepared: dict[str, Any] = {}
+        for i, (cls, settings) in enumerate(specs):  # work a stage does once on the driver (an index)
+            if hasattr(cls, "prepare"):
+                settings, info = cls.prepare(settings, self.spark, self._read_kept("extract"), self.run_dir / "stage-data")
+                specs[i] = (cls, settings)
+                prepared[cls.name] = info
         fn = partial(_annotate_batches, specs=specs, in_schema=DOC_SCHEMA)
         df = self._read_kept("extract").mapInArrow(fn, spark_schema(schema))
-        return self._finish(df, out, "annotate", self._kept_in("extract"))
+        stats = self._finish(df, out, "annotate", self._kept_in("extract"))
+        if prepared:
+            stats["prepared"] = prepared
+        return stats
 
     def _dedup(self, out: Path, tok_info) -> dict[str, Any]:
         from stages.dedup_exact import dedup_exact
