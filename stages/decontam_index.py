@@ -49,7 +49,8 @@ def word_hash(word: str) -> int:
 
 
 def word_hashes(text: str) -> list[int]:
-    return [word_hash(w) for w in WORD.findall(text)]
+    get = _CACHE.get
+    return [get(w) or word_hash(w) for w in WORD.findall(text)]
 
 
 def ngram_hashes(words: np.ndarray, n: int, starts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -71,19 +72,17 @@ def ngram_hashes(words: np.ndarray, n: int, starts: np.ndarray | None = None) ->
     return acc, pos
 
 
-def item_texts(it: dict[str, Any], n: int) -> list[str]:
-    """The texts of one item that are indexed (see the module's rules on short items)."""
-    def words(t: str | None) -> int:
-        return len(WORD.findall(t)) if t else 0
-
-    q = it.get("question")
-    choices = " ".join(it.get("choices") or ()) or None
-    texts = [t for t in (q, it.get("passage"), it.get("answer"), choices) if t]
-    out = [t for t in texts if words(t) >= n]
-    short = [t for t in texts if words(t) < n]
+def item_texts(it: dict[str, Any], n: int) -> list[list[str]]:
+    """The word lists of one item that are indexed (see the module's rules on short items)."""
+    q = WORD.findall(it["question"]) if it.get("question") else []
+    choices = " ".join(it.get("choices") or ())
+    texts = [q] + [WORD.findall(t) for t in (it.get("passage"), it.get("answer"), choices) if t]
+    texts = [t for t in texts if t]
+    out = [t for t in texts if len(t) >= n]
+    short = [t for t in texts if len(t) < n]
     if short:
-        joined = " ".join(([q] if q in out else []) + short)  # the question, then what completes it
-        if words(joined) >= n:
+        joined = (q if len(q) >= n else []) + [w for t in short for w in t]  # the question, then what completes it
+        if len(joined) >= n:
             out.append(joined)
     return out
 
@@ -99,9 +98,11 @@ class Index:
 
     @classmethod
     def build(cls, items: Iterable[dict[str, Any]], n: int) -> Index:
+        """One pass over the items: their texts' word hashes concatenated, every n-gram hashed in
+        one vectorised step, then sorted by (hash, item) with repeats removed."""
         benchmarks: list[str] = []
         bench_no: dict[str, int] = {}
-        ids, item_bench, parts, owners = [], [], [], []
+        ids, item_bench, words, lens, owner_of_text = [], [], [], [], []
         too_short: dict[str, int] = {}
         per_bench: dict[str, int] = {}
         for it in items:
@@ -110,20 +111,29 @@ class Index:
                 bench_no[b] = len(benchmarks)
                 benchmarks.append(b)
             per_bench[b] = per_bench.get(b, 0) + 1
-            hs = [ngram_hashes(np.array(word_hashes(t), np.uint64), n)[0] for t in item_texts(it, n)]
-            hs = np.unique(np.concatenate(hs)) if hs else np.empty(0, np.uint64)
-            if not len(hs):
+            texts = item_texts(it, n)
+            if not texts:
                 too_short[b] = too_short.get(b, 0) + 1
                 continue
-            parts.append(hs)
-            owners.append(np.full(len(hs), len(ids), np.uint32))
+            get = _CACHE.get
+            for t in texts:
+                w = [get(x) or word_hash(x) for x in t]
+                words.extend(w)
+                lens.append(len(w))
+                owner_of_text.append(len(ids))
             ids.append(f"{it.get('split') or 'test'}/{it['id']}")
             item_bench.append(bench_no[b])
-        hashes = np.concatenate(parts) if parts else np.empty(0, np.uint64)
-        owner = np.concatenate(owners) if owners else np.empty(0, np.uint32)
+        starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64) if lens else np.zeros(0, np.int64)
+        hashes, pos = ngram_hashes(np.array(words, np.uint64), n, starts)
+        owner = np.array(owner_of_text, np.uint32)[np.searchsorted(starts, pos, side="right") - 1] if len(pos) else np.empty(0, np.uint32)
         order = np.lexsort((owner, hashes))
+        hashes, owner = hashes[order], owner[order]
+        if len(hashes):
+            new = np.ones(len(hashes), bool)
+            new[1:] = (hashes[1:] != hashes[:-1]) | (owner[1:] != owner[:-1])
+            hashes, owner = hashes[new], owner[new]
         info = {"items": per_bench, "items_indexed": len(ids), "items_too_short": too_short}
-        return cls(hashes[order], owner[order], np.array(item_bench, np.uint16), benchmarks, ids, n, info)
+        return cls(hashes, owner, np.array(item_bench, np.uint16), benchmarks, ids, n, info)
 
     def without(self, common: np.ndarray) -> Index:
         """The index less the n-grams in `common` (those too common in the training data)."""
