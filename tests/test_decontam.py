@@ -14,8 +14,8 @@ import pytest
 
 from curator.errors import InputError, ManifestError
 from curator.evalsets import load_items, run_import
-from stages.decontaminate import Decontaminate
 from stages.decontam_index import Index
+from stages.decontaminate import Decontaminate
 
 QUESTION = ("Which river flows through the old town past the cathedral and the covered market before it "
             "reaches the harbour where the fishing boats are moored?")
@@ -100,7 +100,7 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
     with pytest.raises(ManifestError, match="unknown field 'title'"):
         run_import("jsonl", str(tmp_path / "a.jsonl"), str(tmp_path / "out"), "b", "title=q")
     with pytest.raises(InputError, match="no such file or folder"):
-        Decontaminate({"evalsets": str(tmp_path / "nothing")}).index
+        Decontaminate({"evalsets": str(tmp_path / "nothing")}).apply(batch(["x"]))
     r = subprocess.run([sys.executable, "-m", "curator.cli", "evalsets", "import", "jsonl", str(tmp_path / "missing"),
                         "--out", str(tmp_path / "o"), "--benchmark", "b", "--map", "question=q"],
                        capture_output=True, text=True)
