@@ -203,3 +203,30 @@ def test_prepare_on_spark_ignores_ngrams_found_in_too_many_documents(spark, eval
     out = {r["id"]: r["drop_reason"] for r in df.mapInArrow(fn, spark_schema(schema)).collect()}
     assert out["d12"] == "decontaminate.riverqa"  # the question: in one document
     assert [out[f"d{i}"] for i in range(12)] == [None] * 12  # the boilerplate: in 13 documents > max_matches
+
+
+# -- stats and report ----------------------------------------------------------------------------
+
+def test_contamination_table_and_highlighted_spans(tmp_path, evalset):
+    from curator.report import highlighted
+    from curator.runstats import collect, contamination
+
+    stage = Decontaminate({"evalsets": str(evalset), "action": "drop"})
+    texts = [FILLER + QUESTION, FILLER + CODE_Q, FILLER, QUESTION.lower()]
+    out = stage.apply(batch(texts))
+    run = tmp_path / "run"
+    (run / "annotated").mkdir(parents=True)
+    (run / "stats").mkdir()
+    pq.write_table(pa.Table.from_batches([out]), run / "annotated" / "part-0.parquet")
+    prepared = {"decontaminate": {"items": {"riverqa": 1, "codeq": 1, "mc": 1}}}
+    (run / "stats" / "annotated.json").write_text(json.dumps({"domains": {}, "prepared": prepared}))
+    rows = {r["benchmark"]: r for r in contamination(run)}
+    assert rows["riverqa"]["docs"] == 2 and rows["riverqa"]["share_seen"] == 1.0
+    assert rows["riverqa"]["tokens"] == 2 * len(QUESTION.split())
+    assert rows["mc"]["docs"] == 0 and rows["mc"]["share_seen"] == 0.0
+    assert collect(run)["contamination"] == contamination(run)
+    spans = out.column("decontam_spans").to_pylist()[0]
+    pieces = highlighted(texts[0], spans)
+    assert [p for p, marked in pieces if marked] == [QUESTION.rstrip("?")]
+    assert "".join(p for p, _ in pieces) == texts[0]
+    assert highlighted("text", None) is None
