@@ -230,7 +230,7 @@ class Pipeline:
                 previous = fingerprint({"inputs": self._input_state(), "sources": [s.model_dump() for s in self.m.sources]})
                 settings = {
                     "extract": self._extract_settings(),
-                    "annotate": self.m.stage_specs(),
+                    "annotate": self._annotate_settings(),
                     "dedup": self.m.dedup.model_dump(),
                     "tokenize": {**self.m.tokenizer.model_dump(), "tokenizer_sha256": tok_info["sha256"]},
                     "mix": self.m.mixture.model_dump(),
@@ -267,6 +267,16 @@ class Pipeline:
         return {p: code_fingerprint(p, stages if p == "annotate" else ()) for p in PHASES}
 
     # -- inputs ----------------------------------------------------------------------------
+    def _annotate_settings(self):
+        """The stages' settings and, for stages that read files named in them (eval sets),
+        the state of those files: a changed eval set re-runs annotate."""
+        from stages.inputs import input_state
+
+        files = [f for e in self.m.stages if hasattr(e.stage, "input_files") for f in e.stage.input_files(e.settings)]
+        if not files:
+            return self.m.stage_specs()
+        return {"stages": self.m.stage_specs(), "files": [input_state(f) for f in files]}
+
     def _input_state(self) -> list:
         """Path, size and mtime of every input file (a git repo: its commit at the ref; a
         remote file: its name): a changed input re-runs the pipeline."""

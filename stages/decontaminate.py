@@ -90,6 +90,13 @@ class Decontaminate(Stage):
         return index
 
     @classmethod
+    def input_files(cls, settings: Settings) -> list[str]:
+        """The eval-set files, whose state is part of the annotate phase's fingerprint."""
+        from curator.evalsets import eval_files
+
+        return [str(p) for p in eval_files(settings.evalsets)]
+
+    @classmethod
     def prepare(cls, settings: Settings, spark, df, work_dir: Path) -> tuple[Settings, dict[str, Any]]:
         """Build the index, drop the n-grams too common in `df` (the documents entering the
         phase), write it under `work_dir`; the settings that point at it and the index's stats."""
