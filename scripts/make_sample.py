@@ -2455,7 +2455,7 @@ def write_evalset(out: Path) -> int:
          "passage": "The ferry that crossed the estuary twice a day was painted a faded green, and the "
                     "children of the village called it the old cucumber long after it was repainted.",
          "answer": "Green"},
-        {"question": "Which is a vegetable?", "choices": ["A. leek", "B. granite", "C. copper", "D. glass"], "answer": "A"},
+        {"question": "Which is a vegetable?", "choices": ["leek", "granite", "copper"], "answer": "leek"},
     ]
     out.mkdir(parents=True, exist_ok=True)
     lines = [json.dumps({"benchmark": "demo_trivia", "split": "test", "id": str(i), "passage": None, "choices": None,
