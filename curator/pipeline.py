@@ -241,7 +241,7 @@ class Pipeline:
                 previous = fingerprint({"inputs": self._input_state(), "sources": [s.model_dump() for s in self.m.sources]})
                 settings = {
                     "extract": {**self._extract_settings(), "dropped_text": self.m.output.dropped_text_samples()},
-                    "annotate": {"stages": self.m.stage_specs(), "dropped_text": self.m.output.dropped_text_samples()},
+                    "annotate": {**self._annotate_settings(), "dropped_text": self.m.output.dropped_text_samples()},
                     "dedup": self.m.dedup.model_dump(),
                     "tokenize": {**self.m.tokenizer.model_dump(), "tokenizer_sha256": tok_info["sha256"]},
                     "mix": self.m.mixture.model_dump(),
@@ -278,6 +278,16 @@ class Pipeline:
         return {p: code_fingerprint(p, stages if p == "annotate" else ()) for p in PHASES}
 
     # -- inputs ----------------------------------------------------------------------------
+    def _annotate_settings(self):
+        """The stages' settings and, for stages that read files named in them (eval sets),
+        the state of those files: a changed eval set re-runs annotate."""
+        from stages.inputs import input_state
+
+        files = [f for e in self.m.stages if hasattr(e.stage, "input_files") for f in e.stage.input_files(e.settings)]
+        if not files:
+            return {"stages": self.m.stage_specs()}
+        return {"stages": self.m.stage_specs(), "files": [input_state(f) for f in files]}
+
     def _input_state(self) -> list:
         """Path, size and mtime of every input file (a git repo: its commit at the ref; a
         remote file: its name): a changed input re-runs the pipeline."""
@@ -391,9 +401,18 @@ class Pipeline:
         for cls, _ in specs:
             schema = cls.output_schema(schema)
             _ship_stage_module(self.spark, cls)
+        prepared: dict[str, Any] = {}
+        for i, (cls, settings) in enumerate(specs):  # work a stage does once on the driver (an index)
+            if hasattr(cls, "prepare"):
+                settings, info = cls.prepare(settings, self.spark, self._read_kept("extract"), self.run_dir / "stage-data")
+                specs[i] = (cls, settings)
+                prepared[cls.name] = info
         fn = partial(_annotate_batches, specs=specs, in_schema=DOC_SCHEMA, samples=self.m.output.dropped_text_samples())
         df = self._read_kept("extract").mapInArrow(fn, spark_schema(schema))
-        return self._finish(df, out, "annotate", self._kept_in("extract"))
+        stats = self._finish(df, out, "annotate", self._kept_in("extract"))
+        if prepared:
+            stats["prepared"] = prepared
+        return stats
 
     def _dedup(self, out: Path, tok_info) -> dict[str, Any]:
         from stages.dedup_exact import dedup_exact

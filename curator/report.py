@@ -30,6 +30,7 @@ SECTIONS = {
     "dedup": "Duplicate clusters",
     "mixture": "Mixture",
     "shards": "Shards",
+    "contamination": "Benchmark contamination",
     "rejected": "Rejected documents",
 }
 SAMPLE_TEXT_CHARS = 3000
@@ -114,6 +115,15 @@ def print_stats(run_dir: str | Path, console=None, max_rows: int = 20) -> dict[s
         console.print(t)
         if len(info["input_problems"]) > max_rows:
             console.print(T(f"({len(info['input_problems']) - max_rows} more: curator stats --json)"))
+
+    if info["contamination"]:
+        t = Table(title="benchmark contamination (decontaminate): documents and words matched, items seen")
+        for col in ("benchmark", "documents", "tokens (words)", "items seen", "items", "share seen"):
+            t.add_column(col, justify="left" if col == "benchmark" else "right")
+        for r in info["contamination"]:
+            share = "-" if r["share_seen"] is None else f"{r['share_seen']:.1%}"
+            t.add_row(T(r["benchmark"]), T(_n(r["docs"])), T(_n(r["tokens"])), T(_n(r["items_seen"])), T(_n(r["items"])), T(share))
+        console.print(t)
 
     for kind, sizes in info["dedup_cluster_sizes"].items():
         t = Table(title=T(f"{kind} duplicate clusters (kept documents by cluster size)"))
@@ -385,7 +395,7 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         "run": run_dir.name, "css": Markup(CSS), "sections": SECTIONS,
         "accounting": runstats.accounting_problems(stats),
         "funnel": _funnel(run_dir, stats), "scores": None, "languages": None, "dedup": None,
-        "mixture": None, "shards": None, "shard_plots": [], "rejected": _rejected(run_dir, stats),
+        "mixture": None, "shards": None, "shard_plots": [], "contamination": None, "rejected": _rejected(run_dir, stats),
     }
     hists = runstats.score_histograms(run_dir)
     ctx["scores"] = [
@@ -425,6 +435,12 @@ def report_context(run_dir: Path) -> dict[str, Any]:
                 [[m["domain"], _f(m["weight"]), m["available_tokens"], m["target_tokens"], _f(m["epochs"]),
                   m["realised_tokens"], m["realised_documents"]] for m in mix], numeric={1, 2, 3, 4, 5, 6}),
         }
+    contam = runstats.contamination(run_dir, stats)
+    if contam:
+        ctx["contamination"] = _table(
+            ["benchmark", "documents", "tokens (words)", "items seen", "items", "share of items seen"],
+            [[r["benchmark"], r["docs"], r["tokens"], r["items_seen"], r["items"],
+              "-" if r["share_seen"] is None else f"{r['share_seen']:.1%}"] for r in contam], numeric={1, 2, 3, 4, 5})
     shard_rows = runstats.shards(run_dir, stats)
     if shard_rows:
         ctx["shards"] = _table(
@@ -496,6 +512,7 @@ def _rejected(run_dir: Path, stats: dict[str, dict[str, Any]]) -> list[dict[str,
             body = body if isinstance(body, str) else str(body)
             more = f"\n… ({len(body):,} characters in the sample)" if len(body) > SAMPLE_TEXT_CHARS else ""
             docs.append({
+                "segments": highlighted(body[:SAMPLE_TEXT_CHARS] + more, d.get("decontam_spans")),
                 "url": d.get("url"), "id": d.get("id"), "lang": d.get("lang") or "-",
                 "domain": d.get("domain"), "source": d.get("source"), "text": body[:SAMPLE_TEXT_CHARS] + more,
                 "fired": ", ".join(f"{c} = {_score(d.get(c))}" for c in cols),
@@ -505,6 +522,29 @@ def _rejected(run_dir: Path, stats: dict[str, dict[str, Any]]) -> list[dict[str,
             })
         out.append({"reason": reason, "phase": phase, "total": total, "docs": docs})
     return out
+
+
+def highlighted(body: str, spans: Any) -> list[tuple[str, bool]] | None:
+    """`body` cut into (text, matched) pieces where the `decontaminate` stage's matched spans
+    occur in it, for <mark> in the rejected samples; None when there is nothing to mark."""
+    if not isinstance(spans, list):
+        return None
+    marks = []
+    for span in spans[:5]:
+        if isinstance(span, str) and span:
+            at = body.find(span)
+            if at >= 0:
+                marks.append((at, at + len(span)))
+    if not marks:
+        return None
+    out, last = [], 0
+    for a, b in sorted(marks):
+        if a < last:
+            continue
+        out += [(body[last:a], False), (body[a:b], True)]
+        last = b
+    out.append((body[last:], False))
+    return [p for p in out if p[0]]
 
 
 def write_report(run_dir: str | Path) -> Path:

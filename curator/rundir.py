@@ -62,10 +62,10 @@ PHASE_DIRS = {
 """The phases of a run, in order, and the folder each writes: defined here once (the
 pipeline, stats, report and diff all read it)."""
 PHASE_FOLDERS = tuple(PHASE_DIRS.values())
-OUTPUT_NAMES = (*PHASE_FOLDERS, "stats", "rejected", "manifest.lock.yaml", "report.html", RUN_MARKER)
+OUTPUT_NAMES = (*PHASE_FOLDERS, "stats", "rejected", "stage-data", "manifest.lock.yaml", "report.html", RUN_MARKER)
 """The top-level names a run writes. `--force` takes a foreign folder only when none of them
 is there: each would be replaced (or written through) without being curator's."""
-REAL_FOLDERS = ("stats", "rejected")
+REAL_FOLDERS = ("stats", "rejected", "stage-data")
 """Folders a run writes files into by name: a link here would send those writes elsewhere."""
 MAX_RUN_FILE_BYTES = 64 << 20
 """Cap on a stats/*.json, marker or shards manifest.json read back from a run directory

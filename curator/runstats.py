@@ -407,6 +407,38 @@ def input_problems(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (-r["docs"] if isinstance(r["docs"], int) else 0, str(r["file"]), str(r["reason"])))
 
 
+def contamination(run_dir: str | Path, stats: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Per benchmark of the `decontaminate` stage (stages/decontaminate.py): documents matched,
+    the words their matched n-grams cover ("tokens matched"), and the share of the benchmark's
+    items seen in the corpus (items indexed from its eval set); read from the annotate phase."""
+    run_dir = Path(run_dir)
+    stats = load_phase_stats(run_dir) if stats is None else stats
+    prepared = stats.get("annotate", {}).get("prepared", {}).get("decontaminate") or {}
+    dataset = _phase_dataset(run_dir, PHASE_DIRS["annotate"])
+    if dataset is None or "decontam_hits" not in dataset.schema.names:
+        return []
+    docs: Counter = Counter()
+    words: Counter = Counter()
+    seen: dict[str, set[str]] = {}
+    cols = ["decontam_benchmarks", "decontam_items", "decontam_words"]
+    for batch in dataset.to_batches(columns=cols, filter=pc.field("decontam_hits") > 0, **STREAM):
+        for benches, items, n in zip(*(batch.column(c).to_pylist() for c in cols)):
+            for b in benches or ():
+                docs[b] += 1
+                words[b] += n or 0
+            for it in items or ():
+                b, _, rest = it.partition("/")
+                seen.setdefault(b, set()).add(rest)
+    total = prepared.get("items") if isinstance(prepared.get("items"), dict) else {}
+    rows = []
+    for b in sorted(set(total) | set(docs)):
+        n_items = total.get(b)
+        rows.append({"benchmark": b, "docs": docs.get(b, 0), "tokens": words.get(b, 0), "items": n_items,
+                     "items_seen": len(seen.get(b, ())),
+                     "share_seen": (len(seen.get(b, ())) / n_items) if isinstance(n_items, int) and n_items else None})
+    return rows
+
+
 def collect(run_dir: str | Path) -> dict[str, Any]:
     """Everything `curator stats --json` prints (no histograms: those are the report's).
 
@@ -421,6 +453,7 @@ def collect(run_dir: str | Path) -> dict[str, Any]:
         "funnel": funnel(stats),
         "drop_reasons": drop_reasons(run_dir),
         "input_problems": input_problems(stats),
+        "contamination": contamination(run_dir, stats),
         "dedup_cluster_sizes": {k: {str(s): n for s, n in v.items()} for k, v in cluster_sizes(stats).items()},
         "mixture": mixture(stats),
         "shards": shards(run_dir, stats),

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import json
 import random
 import shutil
 import struct
@@ -2435,6 +2436,34 @@ def write_code(root: Path) -> int:
     return len(files)
 
 
+EVALSET_NAME = "demo_trivia.jsonl"
+
+
+def write_evalset(out: Path) -> int:
+    """A small eval set for the demo's `decontaminate` stage, in curator/evalsets.py's schema:
+    questions quoting gardening sentences that the sample's pages also hold (a leaked
+    benchmark), questions found nowhere in the sample, and a multiple-choice item too short to
+    be matched on its own."""
+    garden = EN["gardening"]
+    items = [{"question": f"True or false: {s}", "answer": "True"} for s in garden[:4]]
+    items += [
+        {"question": "Which instrument did the lighthouse keeper of the northern island repair every winter "
+                     "before the first storms arrived from the west?", "answer": "The fog horn"},
+        {"question": "In the story, how many loaves did the baker leave on the windowsill of the station "
+                     "master's house on the morning of the flood?", "answer": "Seven"},
+        {"question": "Read the passage and answer: what colour was the boat?",
+         "passage": "The ferry that crossed the estuary twice a day was painted a faded green, and the "
+                    "children of the village called it the old cucumber long after it was repainted.",
+         "answer": "Green"},
+        {"question": "Which is a vegetable?", "choices": ["leek", "granite", "copper"], "answer": "leek"},
+    ]
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps({"benchmark": "demo_trivia", "split": "test", "id": str(i), "passage": None, "choices": None,
+                         **it}, ensure_ascii=False, sort_keys=True) for i, it in enumerate(items)]
+    (out / EVALSET_NAME).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(items)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="manifests/sample", help="output folder (default: manifests/sample)")
@@ -2455,6 +2484,7 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     print("pages: " + ", ".join(f"{k} {v}" for k, v in sorted(cases.items())))
     print(f"{out / 'code'}: {n_files} files")
+    print(f"{out / 'evalsets'}: {write_evalset(out / 'evalsets')} eval items")
     return 0
 
 

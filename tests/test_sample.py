@@ -92,6 +92,7 @@ def test_regenerating_gives_byte_identical_files(regenerated):
     committed, fresh = tree(SAMPLE / "code"), tree(regenerated / "code")
     assert sorted(committed) == sorted(fresh)
     assert committed == fresh
+    assert tree(SAMPLE / "evalsets") == tree(regenerated / "evalsets"), "the demo's eval set differs: run `make sample`"
 
 
 def test_every_record_is_its_own_gzip_member_without_mtime(records):
