@@ -138,11 +138,10 @@ def test_same_result_for_any_partition_count(spark, line_docs):
     assert sum(r["spans_removed"] for r in a.values()) == 2
 
 
-def test_in_the_pipeline_counted_shown_and_resumed(demo_run, tmp_path):
+def test_in_the_pipeline_counted_shown_and_resumed(spark, demo_run, tmp_path):
     """The demo's finished run, copied, re-run with the stages on: only dedup and what follows
     re-run, every document is accounted for, the counters reach stats, diff and the report,
     and a second run resumes without redoing dedup."""
-    import json
     import shutil
 
     from rich.console import Console
@@ -158,15 +157,15 @@ def test_in_the_pipeline_counted_shown_and_resumed(demo_run, tmp_path):
     on.dedup = DedupSettings(**{**m.dedup.model_dump(), "lines": {"min_docs": 2, "min_hosts": 1},
                                 "spans": {"min_span_tokens": 20}, "site_caps": {"max_docs": 1000}})
     logs: list[str] = []
-    first = Pipeline(on, spark=demo_run_spark(), log=logs.append).run(until="dedup")
+    first = Pipeline(on, spark=spark, log=logs.append).run(until="dedup")
     assert first["annotate"].skipped and not first["dedup"].skipped
-    stats = json.loads((on.run_dir / "stats" / "deduped.json").read_text())["stats"] if False else first["dedup"].stats
+    stats = first["dedup"].stats
     sub = stats["subdoc"]
-    rows = demo_run_spark().read.parquet(str(first["dedup"].path)).collect()
+    rows = spark.read.parquet(str(first["dedup"].path)).collect()
     assert sub["chars_removed"] == sum(r["chars_removed"] for r in rows)
     assert sub["lines_removed_boilerplate"] == sum(r["lines_removed_boilerplate"] for r in rows) > 0
     assert stats["docs_in"] == stats["kept"] + sum(stats["dropped"].values())
-    again = Pipeline(on, spark=demo_run_spark(), log=logs.append).run(until="dedup")
+    again = Pipeline(on, spark=spark, log=logs.append).run(until="dedup")
     assert again["dedup"].skipped
     console = Console(record=True, width=200)
     info = print_stats(on.run_dir, console=console)
@@ -177,8 +176,3 @@ def test_in_the_pipeline_counted_shown_and_resumed(demo_run, tmp_path):
     changed = {r["counter"]: r for r in diff(m.run_dir, on.run_dir)["subdoc"]}
     assert changed["chars_removed"]["b"] == sub["chars_removed"] and changed["chars_removed"]["a"] is None
 
-
-def demo_run_spark():
-    from pyspark.sql import SparkSession
-
-    return SparkSession.getActiveSession()
