@@ -52,20 +52,28 @@ def hash_strings(texts: list[str]) -> np.ndarray:
     return string_hashes64(pa.array(texts, pa.string())) if texts else np.zeros(0, np.uint64)
 
 
+def batch_items(texts: list, skip: list[bool], min_line_chars: int, paragraphs: bool):
+    """Per document its lines and items, and the items' hashes for the whole batch at once
+    (one `string_hashes64` call: per document it would cost more than the rest together)."""
+    per_doc, strings, owner = [], [], []
+    for j, text in enumerate(texts):
+        if not text or skip[j]:
+            per_doc.append(([], []))
+            continue
+        lines, items = doc_items(text, min_line_chars, paragraphs)
+        per_doc.append((lines, items))
+        strings.extend(s for _, _, s in items)
+        owner.extend([j] * len(items))
+    return per_doc, hash_strings(strings).view(np.int64), np.asarray(owner, np.int64)
+
+
 def emit_lines(batch: pa.RecordBatch, min_line_chars: int, paragraphs: bool, include_code: bool):
     """(hash, rank, host hash) of the distinct items of each document of `batch`."""
-    texts = batch.column("text").to_pylist()
-    kinds = batch.column("kind").to_pylist()
+    skip = [k == "code" and not include_code for k in batch.column("kind").to_pylist()]
+    _, hashes, owner = batch_items(batch.column("text").to_pylist(), skip, min_line_chars, paragraphs)
     ranks = batch.column("_rank").to_numpy(zero_copy_only=False)
     hosts = hash_strings([h or "" for h in batch.column("host").to_pylist()])
-    strings, owner = [], []
-    for j, (text, kind) in enumerate(zip(texts, kinds)):
-        if not text or (kind == "code" and not include_code):
-            continue
-        for _, _, s in doc_items(text, min_line_chars, paragraphs)[1]:
-            strings.append(s)
-            owner.append(j)
-    h, own = distinct_pairs(hash_strings(strings), np.asarray(owner, np.int64))
+    h, own = distinct_pairs(hashes.view(np.uint64), owner)
     return [h.view(np.int64), ranks[own], hosts[own].view(np.int64)]
 
 
@@ -85,15 +93,17 @@ def cut_lines(batch: pa.RecordBatch, min_line_chars: int, paragraphs: bool, min_
     reasons = batch.column("drop_reason").to_pylist()
     removed = batch.column("lines_removed_boilerplate").to_pylist()
     chars = batch.column("chars_removed").to_pylist()
+    skip = [not c or r is not None for c, r in zip(cuts, reasons)]
+    per_doc, hashes, owner = batch_items(texts, skip, min_line_chars, paragraphs)
+    starts = np.searchsorted(owner, np.arange(len(texts) + 1))
     for j, cut in enumerate(cuts):
-        if not cut or reasons[j] is not None:
+        if skip[j]:
             continue
-        lines, items = doc_items(texts[j], min_line_chars, paragraphs)
-        hashes = hash_strings([s for _, _, s in items]).view(np.int64)
+        lines, items = per_doc[j]
         drop = np.zeros(len(lines), bool)
         wanted = set(cut)
-        for (a, b, _), h in zip(items, hashes):
-            if int(h) in wanted:
+        for (a, b, _), h in zip(items, hashes[starts[j]:starts[j + 1]].tolist()):
+            if h in wanted:
                 drop[a:b] = True
         if not drop.any():
             continue
@@ -112,12 +122,13 @@ def line_texts(batches, wanted: frozenset, min_line_chars: int, paragraphs: bool
     """(hash, normalised text) of the items whose hash is in `wanted`, first seen per batch."""
     schema = pa.schema([("h", pa.int64()), ("line", pa.string())])
     for batch in batches:
+        texts = batch.column("text").to_pylist()
+        per_doc, hashes, _ = batch_items(texts, [False] * len(texts), min_line_chars, paragraphs)
+        strings = [s for _, items in per_doc for _, _, s in items]
         found: dict[int, str] = {}
-        for text, kind in zip(batch.column("text").to_pylist(), batch.column("kind").to_pylist()):
-            items = doc_items(text or "", min_line_chars, paragraphs)[1]
-            for (_, _, s), h in zip(items, hash_strings([s for _, _, s in items]).view(np.int64)):
-                if int(h) in wanted and int(h) not in found:
-                    found[int(h)] = s.replace(PARAGRAPH_SALT, "[paragraph] ")[:300]
+        for s, h in zip(strings, hashes.tolist()):
+            if h in wanted and h not in found:
+                found[h] = s.replace(PARAGRAPH_SALT, "[paragraph] ")[:300]
         if found:
             yield pa.RecordBatch.from_arrays([pa.array(list(found), pa.int64()), pa.array(list(found.values()))],
                                              schema=schema)
