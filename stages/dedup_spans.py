@@ -91,8 +91,12 @@ def cut_spans(batch: pa.RecordBatch, n: int, min_chars_left: int) -> pa.RecordBa
             k = i
             while k < len(matches) and gone[k]:
                 k += 1
-            pieces.append(text[pos: matches[i].start()])
-            pos = matches[k].start() if k < len(matches) else len(text)
+            before = text[pos: matches[i].start()]
+            end = matches[k].start() if k < len(matches) else len(text)
+            # a cut that ran over a line break keeps one, so the next line stays a line
+            pieces.append(before + "\n" if "\n" in text[matches[k - 1].end(): end] and not before.endswith("\n")
+                          else before)
+            pos = end
             runs += 1
             i = k
         pieces.append(text[pos:])
