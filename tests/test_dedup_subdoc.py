@@ -101,7 +101,7 @@ def test_repeated_spans_are_cut_after_the_first_copy(spark):
         p = list(passage)
         if i == 2:  # small edits at the edges: the rest of the passage still goes
             p[0], p[-1] = "EDITED", "EDITED"
-        text = " ".join(_words(60) + p + _words(60) + short + _words(30))
+        text = "\n".join([" ".join(_words(60)), " ".join(p), " ".join(_words(60) + short + _words(30))])
         rows.append(_row(f"s{i}", text, score=1.0 if i == 3 else 0.0))
     out, _ = _run(spark, rows, spans={"min_span_tokens": 50})
     kept = out["s3"]  # the highest score keeps its copy
@@ -112,6 +112,8 @@ def test_repeated_spans_are_cut_after_the_first_copy(spark):
         assert " ".join(passage[1:-1]) not in r["text"] and " ".join(passage[5:60]) not in r["text"]
         assert " ".join(short) in r["text"]
     assert out["s2"]["text"].count("EDITED") == 2
+    for i in (0, 1):  # the lines around a cut stay lines
+        assert [len(line.split()) for line in out[f"s{i}"]["text"].split("\n")] == [60, 130]
 
 
 def test_site_caps_by_registered_domain_keep_the_best(spark):
@@ -176,3 +178,21 @@ def test_in_the_pipeline_counted_shown_and_resumed(spark, demo_run, tmp_path):
     changed = {r["counter"]: r for r in diff(m.run_dir, on.run_dir)["subdoc"]}
     assert changed["chars_removed"]["b"] == sub["chars_removed"] and changed["chars_removed"]["a"] is None
 
+
+
+@pytest.mark.parametrize("dedup, expected", [
+    ({"site_caps": {}}, "dedup.site_caps: Value error, set dedup.site_caps.max_docs or dedup.site_caps.max_tokens"),
+    ({"lines": {"policy": "ccnet"}}, "dedup.lines.policy: Input should be 'boilerplate' or 'first'"),
+    ({"spans": {"min_span_tokens": 2}}, "dedup.spans.min_span_tokens: Input should be greater than or equal to 5"),
+])
+def test_bad_settings_are_one_line_errors(tmp_path, capsys, dedup, expected):
+    import yaml
+
+    from curator.cli import main
+    from tests.conftest import DEMO, demo_manifest_copy
+
+    data = yaml.safe_load(DEMO.read_text())
+    path = demo_manifest_copy(tmp_path, tmp_path / "runs", dedup={**data["dedup"], **dedup})
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and expected in err, err
