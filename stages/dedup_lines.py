@@ -165,12 +165,14 @@ def dedup_lines(df, settings, top: int = 20):
     schema = arrow_schema_of(df)
     out = apply_cuts(attach_cuts(df, cuts), partial(cut_lines, min_chars_left=settings.min_chars_left, **kw), schema)
 
-    top_rows = cuts.groupBy("h").count().orderBy(F.desc("count"), F.asc("h")).limit(top).collect()
+    top_rows = (cuts.groupBy("h").agg(F.count(F.lit(1)).alias("count"), F.min("rank").alias("holder"))
+                .orderBy(F.desc("count"), F.asc("h")).limit(top).collect())
     counts = {r["h"]: r["count"] for r in top_rows}
     texts = {}
-    if counts:
+    if counts:  # each line's text, read back from one document that holds it
+        holders = sorted({r["holder"] for r in top_rows})
         found = (
-            df.where(F.col("drop_reason").isNull()).select("text", "kind")
+            df.where(F.col("_rank").isin(holders)).select("text", "kind")
             .mapInArrow(partial(line_texts, wanted=frozenset(counts), **kw), "h long, line string")
             .groupBy("h").agg(F.min("line").alias("line")).collect()
         )

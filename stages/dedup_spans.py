@@ -7,7 +7,9 @@ shuffle by window hash finds, for each window, the first document holding it in 
 order (stages/dedup_subdoc.py); every other document holding it is told to cut it. A document
 then removes every word covered by a window it was told to cut: a copied passage of L >=
 `min_span_tokens` words is covered by its L - n + 1 windows, so the whole passage goes,
-and an edit at its edges only shortens what is cut. Each maximal run of cut words is one
+and an edit at its edges only shortens what is cut. Only documents that share a winnowing
+fingerprint (`fingerprints`) with another one emit their windows, so the shuffled rows are a
+fraction of the words. Each maximal run of cut words is one
 span (`spans_removed`), its characters are counted in `chars_removed`. No suffix array: the
 data never has to fit on one machine. A document left with fewer than `min_chars_left`
 normalised characters is dropped as `dedup.spans_too_short`.
@@ -51,14 +53,36 @@ def window_hashes(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray, np.
     return acc[inside], owner[inside], (starts - (ends - lengths)[owner])[inside]
 
 
-def emit_windows(batch: pa.RecordBatch, n: int, include_code: bool):
-    texts = batch.column("text").to_pylist()
+def fingerprints(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Winnowing (Schleimer et al. 2003): the smallest hash of every w consecutive k-word
+    windows, k = ceil(n/2), w = n - k + 1. Two documents sharing n consecutive words share w
+    consecutive k-word windows, so the same smallest hash: a document without a fingerprint
+    in another document shares no n-word span with it. About 2/(w+1) of the windows."""
+    k = (n + 1) // 2
+    w = n - k + 1
+    h, owner, start = window_hashes(texts, k)
+    if len(h) < w:
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    mins = np.lib.stride_tricks.sliding_window_view(h, w).min(axis=1)
+    # a run of w windows inside one document: its first and last window have the same owner
+    inside = owner[: len(h) - w + 1] == owner[w - 1:]
+    return mins[inside], owner[: len(h) - w + 1][inside]
+
+
+def _texts(batch: pa.RecordBatch, include_code: bool) -> list[str]:
     kinds = batch.column("kind").to_pylist()
-    texts = [t if (k != "code" or include_code) else "" for t, k in zip(texts, kinds)]
-    h, owner, _ = window_hashes(texts, n)
+    return [t if (k != "code" or include_code) else "" for t, k in zip(batch.column("text").to_pylist(), kinds)]
+
+
+def emit_fingerprints(batch: pa.RecordBatch, n: int, include_code: bool):
+    h, owner = distinct_pairs(*fingerprints(_texts(batch, include_code), n))
+    return h.view(np.int64), batch.column("_rank").to_numpy(zero_copy_only=False)[owner]
+
+
+def emit_windows(batch: pa.RecordBatch, n: int, include_code: bool):
+    h, owner, _ = window_hashes(_texts(batch, include_code), n)
     h, owner = distinct_pairs(h, owner)
-    ranks = batch.column("_rank").to_numpy(zero_copy_only=False)
-    return h.view(np.int64), ranks[owner]
+    return h.view(np.int64), batch.column("_rank").to_numpy(zero_copy_only=False)[owner]
 
 
 def cut_spans(batch: pa.RecordBatch, n: int, min_chars_left: int) -> pa.RecordBatch:
@@ -120,7 +144,13 @@ def dedup_spans(df, settings):
     from stages.dedup_subdoc import apply_cuts, arrow_schema_of, attach_cuts, items_frame
 
     n = settings.min_span_tokens
-    items = items_frame(df, partial(emit_windows, n=n, include_code=settings.include_code))
+    # 1. candidates: documents holding a winnowing fingerprint some other document holds too
+    prints = items_frame(df, partial(emit_fingerprints, n=n, include_code=settings.include_code))
+    shared = prints.groupBy("h").agg(F.count(F.lit(1)).alias("docs")).where(F.col("docs") > 1).select("h")
+    candidates = prints.join(shared, "h").select(F.col("rank").alias("_rank")).distinct().localCheckpoint(eager=True)
+    # 2. every n-word window of the candidates only: each window's first holder keeps it
+    items = items_frame(df.join(candidates, "_rank", "left_semi"),
+                        partial(emit_windows, n=n, include_code=settings.include_code))
     first = F.min("rank").over(Window.partitionBy("h"))
     cuts = items.withColumn("first", first).where(F.col("rank") != F.col("first")).select("h", "rank")
     cuts = cuts.localCheckpoint(eager=True)
