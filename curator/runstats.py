@@ -28,7 +28,7 @@ from curator.terminal import redact_all, redact_urls, shown
 
 SCORED_DIRS = ("annotated", "deduped")
 """Phases whose numeric columns are scores worth a histogram (later phases only add counts)."""
-NOT_SCORES = {"n_tokens", "repeats", "dup_cluster_size"}
+NOT_SCORES = {"n_tokens", "repeats", "dup_cluster_size", "lines_removed_boilerplate", "spans_removed", "chars_removed"}
 NOT_SCORE_SUFFIXES = ("_id", "_ids", "_hash", "_cluster_size", "_seed")
 NO_LANG = "-"
 BINS = 40
