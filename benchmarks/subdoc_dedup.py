@@ -85,14 +85,19 @@ def make_documents(n_docs: int, seed: int = 18):
 
     boiler = [take() for _ in range(N_BOILER)]
     n_hosts = max(5, n_docs // 20)
-    docs = []
+    docs, changes = [], set()
     for i in range(n_docs):
         b = [boiler[k] for k in rng.choice(N_BOILER, 3, replace=False)]
         body = [take() for _ in range(int(rng.integers(4, 9)))]
         unique = list(body)
-        if i % 2:
+        if i % 2:  # one word changed, never the same change twice (else two pages share it)
             w = b[0].split()
-            w[int(rng.integers(len(w)))] = take().split()[0]
+            while True:
+                pos, word = int(rng.integers(len(w))), take().split()[0]
+                if word != w[pos] and (b[0], pos, word) not in changes:
+                    break
+            changes.add((b[0], pos, word))
+            w[pos] = word
             unique.append(" ".join(w) + f" - page {i}")
         docs.append({"boiler": b, "unique": unique, "spans": [], "host": f"site{int(rng.integers(n_hosts))}.example"})
     for _ in range(max(1, n_docs // 20)):
