@@ -230,12 +230,65 @@ class MinHashSettings(_Model):
         return self
 
 
+class LineDedupSettings(_Model):
+    """Boilerplate lines and paragraphs across documents (stages/dedup_lines.py)."""
+
+    policy: Literal["boilerplate", "first"] = "boilerplate"
+    """`boilerplate`: remove lines found in >= `min_docs` documents on >= `min_hosts` hosts;
+    `first` (CCNet): keep only the first copy of each line, in the survivor order."""
+    min_docs: int = Field(default=10, ge=2, le=10**12)
+    min_hosts: int = Field(default=3, ge=1, le=10**12)
+    min_line_chars: int = Field(default=10, ge=0, le=100_000)
+    """Lines shorter than this (normalised) are left alone."""
+    paragraphs: bool = True
+    """Also hash paragraphs (2+ lines between blank lines) and remove repeated ones whole."""
+    include_code: bool = False
+    """Code documents take part too (off: a licence header is not boilerplate to a model)."""
+    min_chars_left: int = Field(default=100, ge=0, le=10**9)
+    """A document left with fewer normalised characters is dropped (`dedup.lines_too_short`)."""
+
+
+class SpanDedupSettings(_Model):
+    """Passages copied into several documents (stages/dedup_spans.py)."""
+
+    min_span_tokens: int = Field(default=50, ge=5, le=10_000)
+    """Shortest repeated span cut, in words."""
+    include_code: bool = False
+    min_chars_left: int = Field(default=100, ge=0, le=10**9)
+    """A document left with fewer normalised characters is dropped (`dedup.spans_too_short`)."""
+
+
+class SiteCapSettings(_Model):
+    """Caps per site (stages/dedup_sitecaps.py); set at least one of the two caps."""
+
+    by: Literal["host", "domain"] = "domain"
+    """`domain`: the registered domain (public suffix list bundled with tldextract)."""
+    max_docs: int | None = Field(default=None, gt=0, le=10**12)
+    max_tokens: int | None = Field(default=None, gt=0, le=10**15)
+    """Counted as words (the tokenizer runs after dedup)."""
+
+    @model_validator(mode="after")
+    def _some_cap(self) -> SiteCapSettings:
+        if self.max_docs is None and self.max_tokens is None:
+            raise ValueError("set dedup.site_caps.max_docs or dedup.site_caps.max_tokens (or both)")
+        return self
+
+
 class DedupSettings(_Model):
     exact: bool = True
     url: bool = True
     """Same URL in several crawls: keep the newest fetch (stages/dedup_url.py)."""
     minhash: MinHashSettings | None = None
     """Fuzzy dedup; off unless given (`minhash: {}` for the defaults)."""
+    lines: LineDedupSettings | None = None
+    """Boilerplate lines and paragraphs, after document dedup; off unless given."""
+    spans: SpanDedupSettings | None = None
+    """Repeated spans of >= `min_span_tokens` words; off unless given."""
+    site_caps: SiteCapSettings | None = None
+    """At most so many documents/words per site; off unless given."""
+    survivor_score: str | None = "quality_score"
+    """Order of `lines` (policy first), `spans` and `site_caps`: the highest value of this
+    column first (rows without it: lowest), then the smallest id."""
 
 
 class MixtureSettings(_Model):

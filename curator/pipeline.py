@@ -430,7 +430,15 @@ class Pipeline:
 
             fuzzy = dedup_fuzzy(df, self.m.dedup.minhash)
             df = fuzzy.df
+        subdoc = None
+        d = self.m.dedup
+        if d.lines is not None or d.spans is not None or d.site_caps is not None:
+            from stages.dedup_subdoc import counter_totals, subdoc_dedup
+
+            df, subdoc = subdoc_dedup(df, d)
         stats = self._finish(df, out, "dedup", self._kept_in("annotate"))
+        if subdoc is not None:  # below the document: what was cut (stages/dedup_subdoc.py)
+            stats["subdoc"] = {**counter_totals(self.spark.read.parquet(str(out))), **subdoc}
         if fuzzy is not None:
             fuzzy.stats["removed_by_domain"] = {
                 d: s["dropped"].get("dedup.minhash", 0) for d, s in sorted(stats["domains"].items())

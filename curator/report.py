@@ -133,6 +133,22 @@ def print_stats(run_dir: str | Path, console=None, max_rows: int = 20) -> dict[s
             t.add_row(T(size), T(_n(n)))
         console.print(t)
 
+    if info["subdoc_dedup"]:
+        sub = info["subdoc_dedup"]
+        t = Table(title="below the document (dedup): what was cut")
+        t.add_column("counter")
+        t.add_column("total", justify="right")
+        for k, v in sub["counters"].items():
+            t.add_row(T(k), T(_n(v)))
+        console.print(t)
+        if sub["top_removed_lines"]:
+            t = Table(title="most frequent removed lines")
+            t.add_column("line")
+            t.add_column("documents", justify="right")
+            for x in sub["top_removed_lines"]:
+                t.add_row(T(x["line"]), T(_n(x["docs"])))
+            console.print(t)
+
     if info["mixture"]:
         t = Table(title="mixture")
         for col in ("domain", "weight", "available tokens", "target tokens", "epochs", "realised tokens", "realised docs"):
@@ -394,7 +410,7 @@ def report_context(run_dir: Path) -> dict[str, Any]:
     ctx: dict[str, Any] = {
         "run": run_dir.name, "css": Markup(CSS), "sections": SECTIONS,
         "accounting": runstats.accounting_problems(stats),
-        "funnel": _funnel(run_dir, stats), "scores": None, "languages": None, "dedup": None,
+        "funnel": _funnel(run_dir, stats), "scores": None, "languages": None, "dedup": None, "subdoc": None,
         "mixture": None, "shards": None, "shard_plots": [], "contamination": None, "rejected": _rejected(run_dir, stats),
     }
     hists = runstats.score_histograms(run_dir)
@@ -422,6 +438,13 @@ def report_context(run_dir: Path) -> dict[str, Any]:
                       for kind, sizes in clusters.items()],
             "tables": [(kind, _table(["cluster size", "clusters"], [[s, n] for s, n in sizes.items()], numeric={0, 1}))
                        for kind, sizes in clusters.items()],
+        }
+    sub = runstats.subdoc(stats)
+    if sub:
+        ctx["subdoc"] = {
+            "counters": _table(["counter", "total"], [[k, v] for k, v in sub["counters"].items()], numeric={1}),
+            "lines": _table(["removed line (normalised)", "documents"],
+                            [[x["line"], x["docs"]] for x in sub["top_removed_lines"]], numeric={1}),
         }
     mix = runstats.mixture(stats)
     if mix:

@@ -76,6 +76,9 @@ def diff(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
         if ra.get((p, r)) != rb.get((p, r))
     ]
 
+    ca = (runstats.subdoc(sa) or {}).get("counters", {})
+    cb = (runstats.subdoc(sb) or {}).get("counters", {})
+    subdoc = [{"counter": k, **_change(ca.get(k), cb.get(k))} for k in runstats.SUBDOC_COUNTERS if ca.get(k) != cb.get(k)]
     ma = {m["domain"]: m for m in runstats.mixture(sa)}
     mb = {m["domain"]: m for m in runstats.mixture(sb)}
     mixture = [
@@ -92,8 +95,8 @@ def diff(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
             shards.append(row)
     return redact_all({
         "a": str(a_dir), "b": str(b_dir),
-        "settings": settings, "funnel": funnel, "drop_reasons": drop, "mixture_tokens": mixture, "shards": shards,
-        "same": not (settings or funnel or drop or mixture or shards),
+        "settings": settings, "funnel": funnel, "drop_reasons": drop, "subdoc": subdoc, "mixture_tokens": mixture,
+        "shards": shards, "same": not (settings or funnel or drop or subdoc or mixture or shards),
     })
 
 
@@ -139,6 +142,13 @@ def print_diff(run_a: str | Path, run_b: str | Path, console=None) -> dict[str, 
             t.add_column(col, justify="left" if col in ("phase", "reason") else "right")
         for r in d["drop_reasons"]:
             t.add_row(Text(r["phase"]), Text(r["reason"]), Text(num(r["a"])), Text(num(r["b"])), Text(_signed(r["change"])))
+        console.print(t)
+    if d["subdoc"]:
+        t = Table(title="cut below the document (dedup)")
+        for col in ("counter", "A", "B", "change"):
+            t.add_column(col, justify="left" if col == "counter" else "right")
+        for r in d["subdoc"]:
+            t.add_row(Text(r["counter"]), Text(num(r["a"])), Text(num(r["b"])), Text(_signed(r["change"])))
         console.print(t)
     if d["mixture_tokens"]:
         t = Table(title="tokens per domain after mixing")

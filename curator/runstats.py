@@ -28,7 +28,7 @@ from curator.terminal import redact_all, redact_urls, shown
 
 SCORED_DIRS = ("annotated", "deduped")
 """Phases whose numeric columns are scores worth a histogram (later phases only add counts)."""
-NOT_SCORES = {"n_tokens", "repeats", "dup_cluster_size"}
+NOT_SCORES = {"n_tokens", "repeats", "dup_cluster_size", "lines_removed_boilerplate", "spans_removed", "chars_removed"}
 NOT_SCORE_SUFFIXES = ("_id", "_ids", "_hash", "_cluster_size", "_seed")
 NO_LANG = "-"
 BINS = 40
@@ -365,6 +365,24 @@ def cluster_sizes(stats: dict[str, dict[str, Any]]) -> dict[str, dict[int, int]]
     return out
 
 
+SUBDOC_COUNTERS = ("lines_removed_boilerplate", "spans_removed", "chars_removed", "docs_modified")
+
+
+def subdoc(stats: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """What the below-the-document dedup stages cut (stages/dedup_subdoc.py): the counters,
+    and the most frequent removed lines with the documents they were cut from; None when
+    those stages did not run."""
+    found = stats.get("dedup", {}).get("subdoc")
+    if not isinstance(found, dict):
+        return None
+    lines = found.get("lines", {}).get("top_removed_lines", []) if isinstance(found.get("lines"), dict) else []
+    return {
+        "counters": {k: found.get(k, 0) for k in SUBDOC_COUNTERS},
+        "top_removed_lines": [{"line": str(x.get("line", "")), "docs": x.get("docs", 0)}
+                              for x in lines if isinstance(x, dict)][:20],
+    }
+
+
 def shards(run_dir: str | Path, stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Per sequence length: files, bytes, tokens, sequences, documents, padding-free fill."""
     manifest_path = Path(run_dir) / "shards" / "manifest.json"
@@ -455,6 +473,7 @@ def collect(run_dir: str | Path) -> dict[str, Any]:
         "input_problems": input_problems(stats),
         "contamination": contamination(run_dir, stats),
         "dedup_cluster_sizes": {k: {str(s): n for s, n in v.items()} for k, v in cluster_sizes(stats).items()},
+        "subdoc_dedup": subdoc(stats),
         "mixture": mixture(stats),
         "shards": shards(run_dir, stats),
         "tokens_out": stats.get("mix", {}).get("tokens_out"),

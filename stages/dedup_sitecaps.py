@@ -1,0 +1,80 @@
+"""Caps per site: at most `max_docs` documents and `max_tokens` words per host or registered
+domain, so that a few large sites do not supply far more than their share.
+
+The site is the URL's host, or (`by: domain`) its registered domain under the public suffix
+list bundled with `tldextract` (its snapshot, never fetched: `suffix_list_urls=()`), so
+`a.blog.example.co.uk` and `b.example.co.uk` are one site. Within a site documents are taken
+in the survivor order (highest `survivor_score`, then smallest id) while both caps hold; the
+rest are marked `dedup.site_cap`. Tokens are counted as words (runs of non-space characters):
+the tokenizer runs after dedup. Rows without a URL (code) are not capped. Only
+(site, rank, words) rows are shuffled, one per document, and the verdicts are joined back.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pyarrow as pa
+
+SITE_SCHEMA = pa.schema([("_rank", pa.int64()), ("site", pa.string())])
+
+
+@lru_cache(maxsize=1)
+def _extractor():
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=False)
+
+
+def registered_domain(host: str | None) -> str | None:
+    """`example.co.uk` for `www.a.example.co.uk`; the host itself when it has no registered
+    domain (an IP address, `localhost`, a bare suffix)."""
+    if not host:
+        return None
+    parts = _extractor()(host)
+    return ".".join(p for p in (parts.domain, parts.suffix) if p) if parts.domain and parts.suffix else host
+
+
+def _sites(batches, by: str):
+    for batch in batches:
+        hosts = batch.column("host").to_pylist()
+        sites = [registered_domain(h) for h in hosts] if by == "domain" else hosts
+        yield pa.RecordBatch.from_arrays([batch.column("_rank"), pa.array(sites, pa.string())], schema=SITE_SCHEMA)
+
+
+def site_caps(df, settings):
+    """`df` (from `ranked`) with documents beyond their site's caps marked `dedup.site_cap`,
+    and stats: sites capped and documents dropped."""
+    from functools import partial
+
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from curator.schema import spark_schema
+    from stages.dedup_subdoc import host_column
+
+    kept = df.where(F.col("drop_reason").isNull() & F.col("url").isNotNull())
+    sites = kept.select("_rank", host_column().alias("host")).mapInArrow(partial(_sites, by=settings.by),
+                                                                         spark_schema(SITE_SCHEMA))
+    words = kept.select("_rank", F.size(F.split(F.trim(F.col("text")), r"\s+")).alias("words"))
+    order = Window.partitionBy("site").orderBy("_rank").rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    placed = (
+        sites.where(F.col("site").isNotNull()).join(words, "_rank")
+        .withColumn("n", F.count(F.lit(1)).over(order))
+        .withColumn("tokens", F.sum("words").over(order))
+    )
+    over = F.lit(False)
+    if settings.max_docs is not None:
+        over = over | (F.col("n") > settings.max_docs)
+    if settings.max_tokens is not None:
+        over = over | (F.col("tokens") > settings.max_tokens)
+    capped = placed.where(over).select("_rank", "site").localCheckpoint(eager=True)
+    stats_rows = capped.groupBy("site").count().orderBy(F.desc("count"), "site").limit(20).collect()
+    out = (
+        df.join(capped.select("_rank", F.lit(True).alias("_capped")), "_rank", "left")
+        .withColumn("drop_reason", F.when(F.col("_capped"), F.lit("dedup.site_cap")).otherwise(F.col("drop_reason")))
+        .drop("_capped")
+    )
+    stats = {"by": settings.by, "sites_capped": capped.select("site").distinct().count(),
+             "top_capped_sites": [{"site": r["site"], "docs": r["count"]} for r in stats_rows]}
+    return out, stats

@@ -1,0 +1,152 @@
+"""What the below-the-document dedup stages share (stages/dedup_lines.py, dedup_spans.py,
+dedup_sitecaps.py): the document order, the per-document counters, and the one shuffle that
+turns (item hash, document) rows into each document's list of items to cut.
+
+Order: "first" means the highest `survivor_score` column value (missing or null counts as
+lowest), then the smallest `id`, the same order for every stage. It is fixed once as a
+64-bit `_rank` (a global sort, then `monotonically_increasing_id`, which increases with the
+sort across partitions) and checkpointed, so every later step compares the same numbers;
+only comparisons of ranks are used, never their values, so a different partition count
+keeps the same text.
+
+Items: a stage's Python workers emit one row (hash int64, rank int64) per distinct item of a
+document: 16 bytes whatever the text, and no step holds more than one Arrow batch of them in
+Python. Spark groups them by hash (one shuffle) into counts and the first rank, then by rank
+into each document's cut list, which is joined back to the documents by rank.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from curator.schema import conform, with_columns
+
+COUNTERS = ("lines_removed_boilerplate", "spans_removed", "chars_removed")
+"""Per-document counters of what the stages cut (0 where nothing was cut)."""
+ITEM_SCHEMA = pa.schema([("h", pa.int64()), ("rank", pa.int64())])
+CUT_COL = "_cut"
+
+
+def ranked(df, survivor_score: str | None):
+    """`df` with `_rank` (its place in the survivor order) and the zeroed counters, materialised
+    once so that every step reads the same ranks."""
+    from pyspark.sql import functions as F
+
+    score = F.col(survivor_score).cast("double") if survivor_score and survivor_score in df.columns else F.lit(None).cast("double")
+    for name in COUNTERS:
+        if name not in df.columns:
+            df = df.withColumn(name, F.lit(0).cast("long"))
+    return (
+        df.withColumn("_score", score)
+        .orderBy(F.col("_score").desc_nulls_last(), F.col("id").asc())
+        .withColumn("_rank", F.monotonically_increasing_id())
+        .drop("_score")
+        .localCheckpoint(eager=True)
+    )
+
+
+def host_column():
+    """The lower-cased host of `url` (null for code rows and unparseable URLs)."""
+    from pyspark.sql import functions as F
+
+    return F.lower(F.expr("parse_url(url, 'HOST')"))
+
+
+def items_frame(df, emit, extra_cols: tuple[str, ...] = ()):
+    """Rows (h, rank) from `emit(batch) -> (hashes uint64/int64, ranks)` over kept rows."""
+    from functools import partial
+
+    from curator.schema import spark_schema
+
+    cols = ("_rank", "text", "kind", *extra_cols)
+    return df.where(df["drop_reason"].isNull()).select(*cols).mapInArrow(partial(_emit_rows, emit=emit),
+                                                                          spark_schema(ITEM_SCHEMA))
+
+
+def _emit_rows(batches, emit):
+    for batch in batches:
+        h, r = emit(batch)
+        if len(h):
+            yield pa.RecordBatch.from_arrays([pa.array(np.asarray(h).view(np.int64)), pa.array(np.asarray(r, np.int64))],
+                                             schema=ITEM_SCHEMA)
+
+
+def distinct_pairs(h: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (hash, owner) pairs (an item counts once per document)."""
+    if not len(h):
+        return h, owner
+    order = np.lexsort((h, owner))
+    h, owner = h[order], owner[order]
+    keep = np.concatenate(([True], (h[1:] != h[:-1]) | (owner[1:] != owner[:-1])))
+    return h[keep], owner[keep]
+
+
+def attach_cuts(df, cuts):
+    """`df` with `_cut` (array<long>, null where nothing is cut) from (rank, h) rows."""
+    from pyspark.sql import functions as F
+
+    lists = cuts.groupBy("rank").agg(F.collect_list("h").alias(CUT_COL)).withColumnRenamed("rank", "_rank")
+    return df.join(lists, "_rank", "left")
+
+
+def apply_cuts(df, fn, arrow_schema: pa.Schema):
+    """`fn(batch) -> batch` over every row of `df` (with `_cut`), back to `arrow_schema`."""
+    from functools import partial
+
+    from curator.schema import spark_schema
+
+    in_schema = with_columns(arrow_schema, {CUT_COL: pa.list_(pa.int64())})
+    return df.select(*in_schema.names).mapInArrow(partial(_apply, fn=fn, in_schema=in_schema, out_schema=arrow_schema),
+                                                  spark_schema(arrow_schema))
+
+
+def _apply(batches, fn, in_schema, out_schema):
+    for batch in batches:
+        yield conform(fn(conform(batch, in_schema)), out_schema)
+
+
+def arrow_schema_of(df) -> pa.Schema:
+    """The Arrow schema of a Spark frame (the columns a stage passes through unchanged)."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    return to_arrow_schema(df.schema)
+
+
+def replace_columns(batch: pa.RecordBatch, values: dict[str, list]) -> pa.RecordBatch:
+    """`batch` with some columns replaced by Python lists (same names and types)."""
+    cols = []
+    for i, name in enumerate(batch.schema.names):
+        col = batch.column(i)
+        cols.append(pa.array(values[name], col.type) if name in values else col)
+    return pa.RecordBatch.from_arrays(cols, schema=batch.schema)
+
+
+def counter_totals(df) -> dict[str, int]:
+    """The counters summed over the kept and dropped rows, and the documents changed."""
+    from pyspark.sql import functions as F
+
+    row = df.agg(*[F.sum(c).alias(c) for c in COUNTERS],
+                 F.sum((F.col("chars_removed") > 0).cast("long")).alias("docs_modified")).collect()[0]
+    return {k: int(row[k] or 0) for k in (*COUNTERS, "docs_modified")}
+
+
+def subdoc_dedup(df, settings) -> tuple[object, dict]:
+    """The enabled stages in order (lines, spans, site caps) on `df` (all rows of the dedup
+    phase, earlier drops passed through); `settings` is the manifest's `dedup` section."""
+    stats: dict = {}
+    columns = list(df.columns) + [c for c in COUNTERS if c not in df.columns]
+    df = ranked(df, settings.survivor_score)
+    if settings.lines is not None:
+        from stages.dedup_lines import dedup_lines
+
+        df, stats["lines"] = dedup_lines(df, settings.lines)
+    if settings.spans is not None:
+        from stages.dedup_spans import dedup_spans
+
+        df, stats["spans"] = dedup_spans(df, settings.spans)
+    if settings.site_caps is not None:
+        from stages.dedup_sitecaps import site_caps
+
+        df, stats["site_caps"] = site_caps(df, settings.site_caps)
+    return df.select(*columns), stats

@@ -1,0 +1,198 @@
+"""Below the document: boilerplate lines and paragraphs, repeated spans, caps per site.
+
+Documents are built here from seeded random words, with boilerplate, copied passages and
+sites planted, so every expected cut is known in advance."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from curator.manifest import DedupSettings
+
+COLUMNS = ("id string, source string, kind string, domain string, url string, text string, "
+           "lang string, lang_score double, meta map<string,string>, drop_reason string, "
+           "quality_score double")
+
+RNG = random.Random(18)
+VOCAB = [f"w{i}" for i in range(30_000)]
+
+
+def _sentence(n: int = 12) -> str:
+    return " ".join(RNG.choice(VOCAB) for _ in range(n)) + "."
+
+
+def _row(id_, text, host="h0.example.com", score=None, kind="warc", reason=None):
+    return (id_, "src", kind, "web", f"https://{host}/{id_}" if kind == "warc" else None, text, "en", 1.0, {},
+            reason, score)
+
+
+def _run(spark, rows, partitions: int = 2, **dedup):
+    from stages.dedup_subdoc import subdoc_dedup
+
+    df = spark.createDataFrame(rows, COLUMNS).repartition(partitions)
+    out, stats = subdoc_dedup(df, DedupSettings(**dedup))
+    return {r["id"]: r.asDict() for r in out.collect()}, stats
+
+
+BANNER = "We use cookies to improve your experience on our site."
+SHARE = "Share this article on your favourite social network"
+
+
+@pytest.fixture(scope="module")
+def line_docs():
+    rows, bodies = [], {}
+    for i in range(24):
+        body = [_sentence() for _ in range(6)]
+        bodies[f"d{i:02d}"] = body
+        lines = [BANNER, *body[:3], "", *body[3:], "", "Menu", "", SHARE if i < 12 else "Share"]
+        # BANNER on 24 docs / 6 hosts; SHARE on 12 docs of one host only; "Menu" is short
+        rows.append(_row(f"d{i:02d}", "\n".join(lines), host=f"h{i % 6 if i >= 12 else 0}.example.com"))
+    rows.append(_row("code", f"{BANNER}\n" + _sentence(), kind="code"))
+    rows.append(_row("thin", f"{BANNER}\nok."))  # nothing but boilerplate is left
+    rows.append(_row("gone", BANNER, reason="gopher.word_count"))  # dropped earlier: untouched
+    return rows, bodies
+
+
+def test_boilerplate_lines_are_cut_and_counted(spark, line_docs):
+    rows, bodies = line_docs
+    out, stats = _run(spark, rows, lines={"min_docs": 5, "min_hosts": 3})
+    assert len(out) == len(rows)  # every document leaves, kept or with its reason
+    for id_, body in bodies.items():
+        r = out[id_]
+        assert r["drop_reason"] is None
+        assert BANNER not in r["text"]
+        for sentence in body:  # unique lines are never cut
+            assert sentence in r["text"]
+        assert "Menu" in r["text"]  # short lines are left alone
+        if int(id_[1:]) < 12:
+            assert SHARE in r["text"]  # many documents, but one host
+        assert r["lines_removed_boilerplate"] == 1
+        assert r["chars_removed"] == len(BANNER) + 1
+    assert out["code"]["text"].startswith(BANNER) and out["code"]["chars_removed"] == 0
+    assert out["thin"]["drop_reason"] == "dedup.lines_too_short"
+    assert out["gone"]["drop_reason"] == "gopher.word_count" and out["gone"]["text"] == BANNER
+    top = stats["lines"]["top_removed_lines"]
+    assert top[0]["line"] == BANNER.lower() and top[0]["docs"] == 25
+
+
+def test_first_policy_keeps_the_best_copy_and_paragraphs_go_whole(spark):
+    para = [_sentence(), _sentence()]
+    rows = [_row(f"p{i}", "\n".join([_sentence(), _sentence(), "", *para, "", _sentence()]),
+                 host=f"s{i}.example.org", score=float(i % 3)) for i in range(6)]
+    out, _ = _run(spark, rows, lines={"policy": "first", "min_chars_left": 0, "paragraphs": True})
+    # highest score first (p2, p5 score 2.0), then the smallest id: p2 keeps the paragraph
+    assert all(p in out["p2"]["text"] for p in para)
+    for i in (0, 1, 3, 4, 5):
+        assert not any(p in out[f"p{i}"]["text"] for p in para)
+        assert out[f"p{i}"]["lines_removed_boilerplate"] == 2
+
+
+def _words(n: int) -> list[str]:
+    return [RNG.choice(VOCAB) for _ in range(n)]
+
+
+def test_repeated_spans_are_cut_after_the_first_copy(spark):
+    passage = _words(120)
+    short = _words(40)  # shared, but under min_span_tokens
+    rows = []
+    for i in range(4):
+        p = list(passage)
+        if i == 2:  # small edits at the edges: the rest of the passage still goes
+            p[0], p[-1] = "EDITED", "EDITED"
+        text = "\n".join([" ".join(_words(60)), " ".join(p), " ".join(_words(60) + short + _words(30))])
+        rows.append(_row(f"s{i}", text, score=1.0 if i == 3 else 0.0))
+    out, _ = _run(spark, rows, spans={"min_span_tokens": 50})
+    kept = out["s3"]  # the highest score keeps its copy
+    assert " ".join(passage) in kept["text"] and kept["spans_removed"] == 0
+    for i in (0, 1, 2):
+        r = out[f"s{i}"]
+        assert r["spans_removed"] == 1
+        assert " ".join(passage[1:-1]) not in r["text"] and " ".join(passage[5:60]) not in r["text"]
+        assert " ".join(short) in r["text"]
+    assert out["s2"]["text"].count("EDITED") == 2
+    for i in (0, 1):  # the lines around a cut stay lines
+        assert [len(line.split()) for line in out[f"s{i}"]["text"].split("\n")] == [60, 130]
+
+
+def test_site_caps_by_registered_domain_keep_the_best(spark):
+    rows = [_row(f"c{i}", _sentence(20), host=f"{sub}.example.co.uk", score=float(i))
+            for i, sub in enumerate(["a", "b", "a.blog", "c", "d"])]
+    rows += [_row("other", _sentence(20), host="example.com"), _row("code", "x", kind="code")]
+    out, stats = _run(spark, rows, site_caps={"max_docs": 2})
+    assert {k for k, r in out.items() if r["drop_reason"] == "dedup.site_cap"} == {"c0", "c1", "c2"}
+    assert stats["site_caps"]["top_capped_sites"] == [{"site": "example.co.uk", "docs": 3}]
+    by_host, _ = _run(spark, rows, site_caps={"max_docs": 1, "by": "host"})
+    assert not any(r["drop_reason"] for r in by_host.values())
+    by_words, _ = _run(spark, rows, site_caps={"max_tokens": 45})  # two documents of 20 words fit
+    assert {k for k, r in by_words.items() if r["drop_reason"]} == {"c0", "c1", "c2"}
+
+
+def test_same_result_for_any_partition_count(spark, line_docs):
+    rows, _ = line_docs
+    passage = " ".join(_words(80))
+    rows = rows + [_row(f"x{i}", f"{_sentence()} {passage} {_sentence()}", host=f"x{i}.example.net") for i in range(3)]
+    settings = {"lines": {"min_docs": 5, "min_hosts": 3}, "spans": {}, "site_caps": {"max_docs": 20}}
+    a, _ = _run(spark, rows, partitions=1, **settings)
+    b, _ = _run(spark, rows, partitions=7, **settings)
+    assert a == b
+    assert sum(r["spans_removed"] for r in a.values()) == 2
+
+
+def test_in_the_pipeline_counted_shown_and_resumed(spark, demo_run, tmp_path):
+    """The demo's finished run, copied, re-run with the stages on: only dedup and what follows
+    re-run, every document is accounted for, the counters reach stats, diff and the report,
+    and a second run resumes without redoing dedup."""
+    import shutil
+
+    from rich.console import Console
+
+    from curator.pipeline import Pipeline
+    from curator.report import print_stats, write_report
+    from curator.rundiff import diff
+
+    m, _, _ = demo_run
+    shutil.copytree(m.run_dir, tmp_path / m.run)
+    on = m.model_copy(deep=True)
+    on.output.dir = str(tmp_path)
+    on.dedup = DedupSettings(**{**m.dedup.model_dump(), "lines": {"min_docs": 2, "min_hosts": 1},
+                                "spans": {"min_span_tokens": 20}, "site_caps": {"max_docs": 1000}})
+    logs: list[str] = []
+    first = Pipeline(on, spark=spark, log=logs.append).run(until="dedup")
+    assert first["annotate"].skipped and not first["dedup"].skipped
+    stats = first["dedup"].stats
+    sub = stats["subdoc"]
+    rows = spark.read.parquet(str(first["dedup"].path)).collect()
+    assert sub["chars_removed"] == sum(r["chars_removed"] for r in rows)
+    assert sub["lines_removed_boilerplate"] == sum(r["lines_removed_boilerplate"] for r in rows) > 0
+    assert stats["docs_in"] == stats["kept"] + sum(stats["dropped"].values())
+    again = Pipeline(on, spark=spark, log=logs.append).run(until="dedup")
+    assert again["dedup"].skipped
+    console = Console(record=True, width=200)
+    info = print_stats(on.run_dir, console=console)
+    assert info["subdoc_dedup"]["counters"]["lines_removed_boilerplate"] == sub["lines_removed_boilerplate"]
+    assert "most frequent removed lines" in console.export_text()
+    html = write_report(on.run_dir).read_text()
+    assert "the 20 most frequent removed lines" in html
+    changed = {r["counter"]: r for r in diff(m.run_dir, on.run_dir)["subdoc"]}
+    assert changed["chars_removed"]["b"] == sub["chars_removed"] and changed["chars_removed"]["a"] is None
+
+
+
+@pytest.mark.parametrize("dedup, expected", [
+    ({"site_caps": {}}, "dedup.site_caps: Value error, set dedup.site_caps.max_docs or dedup.site_caps.max_tokens"),
+    ({"lines": {"policy": "ccnet"}}, "dedup.lines.policy: Input should be 'boilerplate' or 'first'"),
+    ({"spans": {"min_span_tokens": 2}}, "dedup.spans.min_span_tokens: Input should be greater than or equal to 5"),
+])
+def test_bad_settings_are_one_line_errors(tmp_path, capsys, dedup, expected):
+    import yaml
+
+    from curator.cli import main
+    from tests.conftest import DEMO, demo_manifest_copy
+
+    data = yaml.safe_load(DEMO.read_text())
+    path = demo_manifest_copy(tmp_path, tmp_path / "runs", dedup={**data["dedup"], **dedup})
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and expected in err, err
