@@ -57,13 +57,27 @@ def test_overrides_replace_only_what_they_name(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     shutil.copy(SAMPLE / "web.warc.gz", tmp_path / "local.warc.gz")
     m = load(ROOT / "manifests" / "fineweb.yaml", inputs=["snapshot=local.warc.gz"],
-             sets=["output.dir=out", "stages.c4.min_sentences=3", "dedup.minhash.bands=7", "dedup.minhash.rows=16"])
+             sets=["output.dir=out", "stages.c4.min_sentences=3", "dedup.minhash.bands=7", "dedup.minhash.rows=16",
+                   "stages.url_blocklist.lists=[asset:ut1_adult, mine.txt]"])
     src = m.sources[0]
     assert src.inputs == [str(tmp_path / "local.warc.gz")] and src.paths_file is None and src.limit is None
     c4 = next(e.settings for e in m.stages if e.name == "c4")
     assert c4.min_sentences == 3 and c4.filter_no_terminal_punct is False  # the rest as written
     assert (m.dedup.minhash.bands, m.dedup.minhash.rows, m.dedup.minhash.ngram) == (7, 16, 5)
     assert m.run_dir == Path("out") / "fineweb-cc-2024-10"
+    blocklist = next(e.settings for e in m.stages if e.name == "url_blocklist")
+    assert blocklist.lists == ["asset:ut1_adult", str(tmp_path / "mine.txt")]  # from the working directory
+
+
+def test_parquet_in_a_code_folder_is_a_dataset(tmp_path):
+    from stages.code_source import code_tasks
+
+    folder = _stack(tmp_path, "python", STACK_PY, "py")
+    (folder / "notes.py").write_text("x = 1\n")
+    tasks = code_tasks(str(folder), "HEAD", 256)
+    assert {"type": "dataset", "path": str(folder / "train-00000-of-00001.parquet")} in tasks
+    files = [e[1] for t in tasks if t["type"] == "files" for e in t["files"]]
+    assert files == ["notes.py"]
 
 
 def _repos(root: Path) -> Path:
