@@ -83,6 +83,8 @@ def test_parquet_in_a_code_folder_is_a_dataset(tmp_path):
 def _repos(root: Path) -> Path:
     """Two git repositories: an MIT one (Python with a secret and a near-copy, JavaScript,
     a minified file) and a GPL one the permissive allow-list drops."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
     mit = root / "repos" / "shapes"
     (mit / "src").mkdir(parents=True)
     git(mit, "init", "-q", "-b", "main")
