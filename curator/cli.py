@@ -69,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
                           "as long as it holds none of the names a run writes (nothing in it is replaced)")
     val = add("validate", help="check a manifest without starting Spark")
     val.add_argument("manifest")
+    for cmd in (run, val):
+        cmd.add_argument("--inputs", nargs="+", action="extend", default=[], metavar="NAME=PATH[,PATH]",
+                         help="read these local paths as the inputs of the source NAME (stand-ins for "
+                              "a recipe's inputs; its paths_file, limit and sample are dropped)")
+        cmd.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE", dest="sets",
+                         help="set one manifest value by its dotted path, e.g. output.dir=/tmp/runs or "
+                              "stages.detoxify.checkpoint=PATH (VALUE is YAML; paths start at the working directory)")
     add("schema", help="print the manifest's JSON Schema (for editors and their completion)")
     assets = add("assets", help="model and tokenizer files")
     assets.add_argument("action", choices=["fetch", "list"])
@@ -232,7 +239,7 @@ def _validate(args) -> int:
     from curator.manifest import load
     from curator.terminal import shown
 
-    m = load(args.manifest)
+    m = load(args.manifest, args.inputs, args.sets)
     print(f"{shown(args.manifest)}: ok ({len(m.sources)} sources, {len(m.stages)} stages, run dir {shown(m.run_dir)})")
     return 0
 
@@ -243,7 +250,7 @@ def _run(args) -> int:
     from curator.report import print_summary
     from curator.terminal import shown
 
-    m = load(args.manifest)
+    m = load(args.manifest, args.inputs, args.sets)
     Pipeline(m, force=args.force).run(until=args.until)
     print_summary(m.run_dir)
     print(f"run directory: {shown(m.run_dir)}  (report: {shown(m.run_dir / 'report.html')})")

@@ -856,12 +856,20 @@ def read_text(path: Path) -> str:
         ) from None
 
 
-def load(path: str | os.PathLike) -> Manifest:
-    """Read and validate a manifest file; every problem is a one-line ManifestError."""
+def load(path: str | os.PathLike, inputs: list[str] | None = None, sets: list[str] | None = None) -> Manifest:
+    """Read and validate a manifest file; every problem is a one-line ManifestError.
+    `inputs` and `sets` are command-line overrides (curator/overrides.py)."""
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"manifest not found: {path}")
     data = load_yaml(read_text(path), path)
+    if inputs or sets:
+        from curator.overrides import apply_overrides
+
+        try:
+            data = apply_overrides(data, inputs, sets)
+        except ManifestError as e:
+            raise ManifestError(f"{path}: {e}") from None
     try:
         return parse(data, base_dir=str(path.parent))
     except ManifestError as e:

@@ -315,11 +315,21 @@ def code_tasks(path: str, ref: str, settings) -> list[dict]:
     for child in git_children:
         tasks.extend(git_repo_tasks(child, ref, settings, confine=True))
     plain = _stat_files(list_code_files(path, skip={os.path.basename(c) for c in git_children}))
+    # A .parquet file in a plain folder is a dataset (The Stack's `data/<language>/*.parquet`
+    # as downloaded), never source code: one dataset task each, like a .parquet input.
+    tasks.extend({"type": "dataset", "path": e[2]} for e in plain if _is_parquet(e))
+    plain = [e for e in plain if not _is_parquet(e)]
     lic = _folder_licenses(plain, settings)
     cap = settings.max_code_file_bytes
     for chunk in chunks_of(plain, lambda e: e[3] if e[3] <= cap else 0, settings.files_per_task, settings.bytes_per_task):
         tasks.append({"type": "files", "files": chunk, "licenses": {e[0]: lic[e[0]] for e in chunk}})
     return tasks
+
+
+def _is_parquet(entry: list) -> bool:
+    """A regular, non-empty file named *.parquet with no other hard link (from _stat_files):
+    links and hard links keep their `code.symlink` / `code.escapes_repo` rows."""
+    return len(entry) == 5 and entry[3] > 0 and entry[4] is None and str(entry[2]).lower().endswith(".parquet")
 
 
 def task_files(task: dict) -> list[str]:
