@@ -135,6 +135,7 @@ def _stand_ins(name: str, tmp: Path) -> tuple[list[str], list[str]]:
             "stages.detoxify.checkpoint=asset:detoxify_tiny",
             "stages.detoxify.huggingface_config=asset:detoxify_tiny/hf",
             "stages.detoxify.max_scores={threat: 0.9}",  # the tiny test model's scale
+            f"stages.decontaminate.evalsets={SAMPLE / 'evalsets'}",  # the demo's small eval set
         ]
     if name == "code.yaml":
         return [f"github={_repos(tmp)}", f"stack-python={_stack(tmp, 'python', STACK_PY, 'py')}",
@@ -187,7 +188,10 @@ def test_recipe_runs_every_stage_on_local_stand_ins(recipe, spark, tmp_path):
         assert "candidate_pairs" in dedup["minhash"]
     shards = {row["seq_len"]: row for row in info["shards"]}
     assert sorted(shards) == sorted(m.shards.seq_lens)
-    assert all(row["tokens"] > 0 for row in shards.values())
+    if m.shards.stages:  # a 10% stage of a few stand-in documents may hold none
+        assert sum(row["tokens"] for row in shards.values()) > 0
+    else:
+        assert all(row["tokens"] > 0 for row in shards.values())
     # every weighted domain reaches the mixture (a tiny domain's share may round to no document)
     kept_domains = {d for d, v in stats["deduped"]["domains"].items() if v["kept"] > 0}
     assert kept_domains == {d for d, w in m.mixture.weights.items() if w > 0}
