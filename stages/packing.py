@@ -60,12 +60,32 @@ class PackedBatch:
         return int(self.tokens.shape[0])
 
 
-class BestFitPacker:
+def _check_seq_len(seq_len) -> None:
+    if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 1:
+        raise ValueError(f"seq_len must be a positive integer, got {seq_len!r}")
+
+
+class _Packer:
+    """What both packers do with a document as it arrives: check it, number it, count it."""
+
+    documents: int
+    tokens: int
+
+    def _take(self, ids) -> tuple[np.ndarray, int, int]:
+        ids = np.asarray(ids)
+        if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
+            raise TypeError(f"a document must be a 1-D integer array, got {ids.dtype} {ids.shape}")
+        doc, n = self.documents, int(ids.size)
+        self.documents += 1
+        self.tokens += n
+        return ids, doc, n
+
+
+class BestFitPacker(_Packer):
     """Pack documents (token arrays, each ending with its EOS) into windows of `seq_len`."""
 
     def __init__(self, seq_len: int, pad_id: int = 0, lookahead: int = 1024, max_open: int | None = None):
-        if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 1:
-            raise ValueError(f"seq_len must be a positive integer, got {seq_len!r}")
+        _check_seq_len(seq_len)
         if lookahead < 1:
             raise ValueError(f"lookahead must be >= 1, got {lookahead!r}")
         self.seq_len = int(seq_len)
@@ -89,12 +109,8 @@ class BestFitPacker:
     # -- input ---------------------------------------------------------------------------
     def add(self, ids: np.ndarray) -> PackedBatch | None:
         """Take one document; returns the windows this closed (None when none did)."""
-        ids = np.asarray(ids)
-        if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
-            raise TypeError(f"a document must be a 1-D integer array, got {ids.dtype} {ids.shape}")
-        doc, n, L = self.documents, int(ids.size), self.seq_len
-        self.documents += 1
-        self.tokens += n
+        ids, doc, n = self._take(ids)
+        L = self.seq_len
         if n == 0:
             return None
         if n <= L:
@@ -165,14 +181,13 @@ class BestFitPacker:
         return batch
 
 
-class ConcatPacker:
+class ConcatPacker(_Packer):
     """The concatenated stream cut every `seq_len` tokens, with the same boundaries as
     `BestFitPacker` gives (a document crossing a window edge is two pieces); only the last
     window of a shard is padded. Same interface, so the two are measured alike."""
 
     def __init__(self, seq_len: int, pad_id: int = 0, lookahead: int = 1024, build: bool = True):
-        if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 1:
-            raise ValueError(f"seq_len must be a positive integer, got {seq_len!r}")
+        _check_seq_len(seq_len)
         self.seq_len, self.pad_id, self.lookahead = int(seq_len), int(pad_id), int(lookahead)
         self.build = build  # False: count windows, padding and cuts only (nothing to write)
         self._open: list[tuple[int, int, np.ndarray]] = []
@@ -182,12 +197,8 @@ class ConcatPacker:
         self.tokens = self.windows = self.padding = 0
 
     def add(self, ids: np.ndarray) -> PackedBatch | None:
-        ids = np.asarray(ids)
-        if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
-            raise TypeError(f"a document must be a 1-D integer array, got {ids.dtype} {ids.shape}")
-        doc, n, L = self.documents, int(ids.size), self.seq_len
-        self.documents += 1
-        self.tokens += n
+        ids, doc, n = self._take(ids)
+        L = self.seq_len
         if n <= L:
             self.documents_fit += 1
             if self._fill + n > L:
