@@ -44,7 +44,7 @@ PHASE_FILES: dict[str, tuple[str, ...]] = {
                  "stages/data/*.json"),
     "dedup": ("stages/dedup_*.py", "stages/minhash.py", "stages/connected_components.py"),
     "tokenize": ("stages/tokenize.py",),
-    "mix": ("stages/mix.py", "curator/mix_strategies.py"),
+    "mix": ("stages/mix.py", "curator/mix_strategies.py", "stages/mix_groups.py"),
     "shards": ("stages/shards.py", "stages/shard_writers.py", "stages/packing.py", "stages/staging.py", "stages/mix.py",
                "stages/domain_shards.py"),
 }

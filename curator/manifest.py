@@ -291,6 +291,35 @@ class DedupSettings(_Model):
     column first (rows without it: lowest), then the smallest id."""
 
 
+class GroupSettings(_Model):
+    """One domain split into groups by a column (stages/mix_groups.py)."""
+
+    by: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+    """A column the documents have when they are mixed: lang, source, quality_score, ..."""
+    bins: list[float] | None = Field(default=None, min_length=1, max_length=100)
+    """For a numeric column: ascending edges; groups q1 (below the first) .. q<len+1>."""
+    weights: dict[str, float] = Field(min_length=1, max_length=10_000)
+    """Weight of each group inside the domain (normalised); groups not named get 0. `-` is
+    the group of documents with no value in the column."""
+
+    @model_validator(mode="after")
+    def _check(self) -> GroupSettings:
+        if self.bins is not None:
+            if any(b >= a for a, b in zip(self.bins[1:], self.bins)):
+                raise ValueError(f"bins {self.bins} must be strictly ascending")
+            labels = {f"q{i + 1}" for i in range(len(self.bins) + 1)} | {"-"}
+            unknown = sorted(set(self.weights) - labels)
+            if unknown:
+                raise ValueError(f"groups {unknown} are not bins; with {len(self.bins)} edges they are "
+                                 f"q1 .. q{len(self.bins) + 1} (and - for no value)")
+        for label, w in self.weights.items():
+            if not 0 <= w <= MAX_WEIGHT or "/" in label or not label:
+                raise ValueError(f"group {label!r}: weight {w}: weights are 0 .. {MAX_WEIGHT:.0e}, names non-empty without '/'")
+        if sum(self.weights.values()) <= 0:
+            raise ValueError("group weights sum to 0; at least one must be > 0")
+        return self
+
+
 class MixtureSettings(_Model):
     weights: dict[str, float]
     """Fraction of output tokens per domain (normalised to sum to 1); each finite, 0 .. 1e9."""
@@ -315,6 +344,17 @@ class MixtureSettings(_Model):
     MinHash cluster sizes dedup recorded) has at least that many members counts that many times
     in its domain's pool before sampling (sizes below the smallest key count once). Sizes 1 ..
     1e9, copies 0 .. 100."""
+
+    groups: dict[str, GroupSettings] | None = None
+    """Hierarchical domains: `{web: {by: lang, weights: {en: 0.7, de: 0.3}}}` mixes web/en and
+    web/de with web's weight shared between them (stages/mix_groups.py)."""
+
+    @model_validator(mode="after")
+    def _groups_of_domains(self) -> MixtureSettings:
+        unknown = sorted(set(self.groups or {}) - set(self.weights))
+        if unknown:
+            raise ValueError(f"groups of {unknown}: not domains of mixture.weights ({', '.join(sorted(self.weights))})")
+        return self
 
     @field_validator("budget_tokens", mode="before")
     @classmethod

@@ -470,15 +470,27 @@ class Pipeline:
         tok_stats = self.results["tokenize"].stats["domains"]
         available = {d: s.get("tokens_kept", 0) for d, s in tok_stats.items()}
         kept = self._read_kept("tokenize")
+        settings, groups = self.m.mixture, self.m.mixture.groups
+        if groups:  # sample on <domain>/<group> as on domains (stages/mix_groups.py)
+            from stages.mix_groups import flat_weights, regroup
+
+            kept = regroup(kept, groups)
+            settings = settings.model_copy(update={"weights": flat_weights(settings.weights, groups)})
+            sizes = kept.groupBy("domain").agg(F.sum("n_tokens").alias("t")).collect()
+            available = {k: 0 for k in settings.weights} | {r["domain"]: int(r["t"] or 0) for r in sizes}
         if self.m.mixture.rehydrate:  # the pools hold each document as many times as its cluster says
             from stages.mix import rehydration_copies
 
             kept = rehydration_copies(kept, self.m.mixture.rehydrate)
             pooled = kept.groupBy("domain").agg(F.sum(F.col("n_tokens") * F.col("rehydration")).alias("t"))
             available = {d: 0 for d in available} | {r["domain"]: int(r["t"] or 0) for r in pooled.collect()}
-        plans = plan(available, self.m.mixture)
+        plans = plan(available, settings)
         thresholds = calibrate_thresholds(kept, plans, self.m.mixture.seed)
         df = apply_mixture(kept, plans, self.m.mixture.seed, thresholds)
+        if groups:
+            from stages.mix_groups import ungroup
+
+            df = ungroup(df)
         stats = self._finish(df, out, "mix", self._kept_in("tokenize"))
         realised = (
             self.spark.read.parquet(str(out)).where(F.col("drop_reason").isNull())
@@ -487,6 +499,17 @@ class Pipeline:
             .collect()
         )
         stats["plan"] = plan_table(plans)
+        if groups:
+            from stages.mix_groups import GROUP_COLUMN, domain_plan
+
+            by_group = {r[GROUP_COLUMN]: r for r in (
+                self.spark.read.parquet(str(out)).where(F.col("drop_reason").isNull()).groupBy(GROUP_COLUMN)
+                .agg(F.sum(F.col("n_tokens") * F.col("repeats")).alias("tokens"), F.sum("repeats").alias("docs"))
+                .collect())}
+            stats["groups"] = {g: {**row, "realised_tokens": by_group[g]["tokens"] if g in by_group else 0,
+                                   "realised_documents": by_group[g]["docs"] if g in by_group else 0}
+                               for g, row in stats["plan"].items()}
+            stats["plan"] = domain_plan(stats["plan"])
         stats["strategy"], stats["max_epochs"], stats["seed"] = (
             self.m.mixture.strategy, self.m.mixture.max_epochs, self.m.mixture.seed)
         stats["thresholds"] = thresholds

@@ -353,6 +353,9 @@ def mixture(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             "realised_tokens": real.get("tokens", 0),
             "realised_documents": real.get("documents", 0),
         })
+    for group, g in mix.get("groups", {}).items():  # hierarchical domains: web/en under web
+        rows.append({"domain": group, **{k: g[k] for k in ("weight", "available_tokens", "target_tokens", "epochs",
+                                                            "realised_tokens", "realised_documents")}})
     return rows
 
 

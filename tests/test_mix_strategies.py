@@ -203,3 +203,64 @@ def test_rehydration_repeats_documents_of_larger_clusters_and_lands_on_target(sp
     rep = {r["id"]: r["repeats"] for r in out.select("id", "repeats").collect()}
     assert all(rep[f"doc-{i}"] == 0 for i in range(1, n, 10))  # clusters of 50: 0 copies
     assert {rep[f"doc-{i}"] for i in range(0, n, 10)} == {0, 2}  # clusters of 5: both copies or none
+
+
+def test_hierarchical_domains_mix_groups_to_their_share_of_the_domain(spark, demo_run, tmp_path):
+    """The demo's run, copied, re-mixed with web split into length bins (q1 : q2 = 3 : 1, q3
+    not named): each group lands within one document of its target, the domain counts
+    between phases and the shards still add up, the unnamed group is dropped as
+    mix.weight_zero, and the groups reach the stats."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from curator.pipeline import Pipeline
+    from curator.runstats import collect
+
+    m, _, _ = demo_run
+    shutil.copytree(m.run_dir, tmp_path / m.run)
+    tok = pq.read_table(m.run_dir / "tokenized").to_pylist()
+    lengths = sorted(r["n_tokens"] for r in tok if r["drop_reason"] is None and r["domain"] == "web")
+    edges = [float(lengths[len(lengths) // 3]), float(lengths[2 * len(lengths) // 3])]
+    assert len(lengths) >= 6 and edges[0] < edges[1]
+    grouped = m.model_copy(deep=True)
+    grouped.output.dir = str(tmp_path)
+    grouped.mixture = MixtureSettings(**{**m.mixture.model_dump(), "groups": {
+        "web": {"by": "n_tokens", "bins": edges, "weights": {"q1": 3.0, "q2": 1.0}}}})
+    Pipeline(grouped, spark=spark, log=lambda s: None).run()
+    info = collect(tmp_path / m.run)
+    assert info["accounting_problems"] == []
+    mixed = json.loads((tmp_path / m.run / "stats" / "mixed.json").read_text())
+    groups = mixed["groups"]
+    assert set(groups) == {"web/q1", "web/q2", "code"}
+    assert groups["web/q1"]["target_tokens"] == pytest.approx(3 * groups["web/q2"]["target_tokens"], rel=0.01)
+    biggest = max(r["n_tokens"] for r in tok if r["n_tokens"] is not None)
+    for name, g in groups.items():
+        assert abs(g["realised_tokens"] - g["target_tokens"]) <= biggest, (name, g)
+    assert mixed["plan"]["web"]["target_tokens"] == groups["web/q1"]["target_tokens"] + groups["web/q2"]["target_tokens"]
+    rows = pq.read_table(tmp_path / m.run / "mixed").to_pylist()
+    for r in rows:
+        if r["domain"] != "web":
+            assert r["mix_group"] == r["domain"]
+            continue
+        q = "q1" if r["n_tokens"] < edges[0] else "q2" if r["n_tokens"] < edges[1] else "q3"
+        assert r["mix_group"] == f"web/{q}"
+        if q == "q3":
+            assert r["drop_reason"] == "mix.weight_zero", r["id"]
+    shown = {row["domain"] for row in info["mixture"]}
+    assert {"web", "code", "web/q1", "web/q2"} <= shown
+
+
+def test_groups_must_name_domains_and_bins():
+    from curator.manifest import MixtureSettings
+
+    with pytest.raises(ValueError, match="not domains of mixture.weights"):
+        MixtureSettings(weights={"web": 1.0}, groups={"wbe": {"by": "lang", "weights": {"en": 1.0}}})
+    with pytest.raises(ValueError, match="q1 .. q3"):
+        MixtureSettings(weights={"web": 1.0}, groups={"web": {"by": "quality_score", "bins": [0.3, 0.6],
+                                                              "weights": {"q4": 1.0}}})
+    ok = MixtureSettings(weights={"web": 1.0}, groups={"web": {"by": "quality_score", "bins": [0.3, 0.6],
+                                                               "weights": {"q3": 2.0, "q2": 1.0}}})
+    from stages.mix_groups import flat_weights
+
+    assert flat_weights(ok.weights, ok.groups) == {"web/q3": 2 / 3, "web/q2": 1 / 3}
