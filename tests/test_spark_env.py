@@ -50,7 +50,7 @@ def test_cli_run_without_java_exits_with_one_line(tmp_path, monkeypatch, capsys)
     monkeypatch.setenv("JAVA_HOME", str(tmp_path / "nowhere"))
     m = manifest_mod.load(DEMO)
     m.output.dir = str(tmp_path / "runs")
-    monkeypatch.setattr(manifest_mod, "load", lambda path: m)
+    monkeypatch.setattr(manifest_mod, "load", lambda path, *overrides, **named: m)
     code = main(["run", str(DEMO)])
     err = capsys.readouterr().err.strip()
     assert code == 3
