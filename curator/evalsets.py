@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from curator.errors import InputError, ManifestError
+from curator.phases import write_atomic
 
 TEXT_FIELDS = ("question", "answer", "passage", "choices")
 FIELDS = ("benchmark", "split", "id", *TEXT_FIELDS)
@@ -84,11 +84,15 @@ def _jsonl_records(path: Path, counts: dict[str, int]) -> Iterator[dict[str, Any
     """Objects of a JSONL file (.gz too), each line bounded; bad lines counted in `counts`."""
     _check_size(path)
     opener = gzip.open if path.suffix == ".gz" else open
+    read = 0
     with opener(path, "rb") as f:
         while True:
             line = f.readline(MAX_LINE_BYTES + 1)
             if not line:
                 return
+            read += len(line)
+            if read > MAX_FILE_BYTES:  # a small .gz can inflate to far more than its size
+                raise InputError(f"{path}: more than {MAX_FILE_BYTES >> 20} MiB of records; split it into smaller files")
             if len(line) > MAX_LINE_BYTES:
                 counts["skipped_long_line"] = counts.get("skipped_long_line", 0) + 1
                 while line and not line.endswith(b"\n"):  # skip the rest of that line
@@ -272,9 +276,7 @@ def write_items(items: Iterable[dict[str, Any]], out_dir: str | Path) -> dict[st
         by_bench.setdefault(it["benchmark"], []).append(json.dumps(it, ensure_ascii=False, sort_keys=True))
     for bench, lines in by_bench.items():
         final = out_dir / f"{bench}.jsonl"
-        tmp = out_dir / f".{bench}.jsonl.tmp"
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        os.replace(tmp, final)
+        write_atomic(final, "\n".join(lines) + "\n")
     return {b: len(v) for b, v in sorted(by_bench.items())}
 
 
@@ -306,8 +308,12 @@ def load_items(paths: str | Iterable[str], counts: dict[str, int] | None = None)
             if not isinstance(bench, str) or rec.get("id") is None:
                 counts["skipped_no_benchmark_or_id"] = counts.get("skipped_no_benchmark_or_id", 0) + 1
                 continue
-            it = item(benchmark_name(bench), rec.get("split") or "test", rec["id"],
-                      **{k: rec.get(k) for k in TEXT_FIELDS})
+            try:
+                name = benchmark_name(bench)
+            except ManifestError:  # a name with no letter or digit: this record only
+                counts["skipped_bad_benchmark"] = counts.get("skipped_bad_benchmark", 0) + 1
+                continue
+            it = item(name, rec.get("split") or "test", rec["id"], **{k: rec.get(k) for k in TEXT_FIELDS})
             if it is None:
                 counts["skipped_no_text"] = counts.get("skipped_no_text", 0) + 1
                 continue

@@ -235,8 +235,11 @@ def read_results(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
         raise InputError(f"{path}: no such results file")
     if path.stat().st_size > MAX_RESULTS_BYTES:
         raise InputError(f"{path}: larger than {MAX_RESULTS_BYTES >> 20} MiB; not a sweep results file")
-    with path.open(newline="", encoding="utf-8", errors="replace") as f:
-        rows = list(csv.reader(f))
+    try:
+        with path.open(newline="", encoding="utf-8", errors="replace") as f:
+            rows = list(csv.reader(f))
+    except csv.Error as e:
+        raise InputError(f"{path}: not a sweep results CSV ({e})") from None
     if not rows or "result" not in rows[0]:
         raise InputError(f"{path}: no `result` column; use the sweep.csv `curator mix sweep` wrote")
     head = rows[0]
@@ -291,7 +294,11 @@ def mix_fit(results: str, maximize: bool, mins: list[str], maxs: list[str], max_
     if ctx_path.is_file():  # the run's tokens and budget: the epoch cap becomes a weight bound
         from curator.mix_export import _json
 
-        for d, b in epoch_bounds(_json(ctx_path, ""), max_epochs).items():
+        try:
+            bounds = epoch_bounds(_json(ctx_path, ""), max_epochs)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise ManifestError(f"{ctx_path}: not the sweep.json `curator mix sweep` writes; run the sweep again") from None
+        for d, b in bounds.items():
             if d in domains:
                 hi[d] = min(hi.get(d, 1.0), b)
     elif max_epochs is not None:

@@ -136,27 +136,21 @@ def print_diff(run_a: str | Path, run_b: str | Path, console=None) -> dict[str, 
                      else num(r[f]["a"]) for f in ("docs_in", "kept", "dropped", "tokens_kept")]
             t.add_row(Text(r["phase"]), Text(r["domain"]), *map(Text, cells))
         console.print(t)
+    def changes(title: str, keys: tuple[str, ...], rows: list[dict]) -> None:
+        """One table of A, B and the change per row, labelled by `keys`."""
+        t = Table(title=title)
+        for col in (*keys, "A", "B", "change"):
+            t.add_column(col, justify="left" if col in keys else "right")
+        for r in rows:
+            t.add_row(*(Text(r[k]) for k in keys), Text(num(r["a"])), Text(num(r["b"])), Text(_signed(r["change"])))
+        console.print(t)
+
     if d["drop_reasons"]:
-        t = Table(title="documents per drop reason")
-        for col in ("phase", "reason", "A", "B", "change"):
-            t.add_column(col, justify="left" if col in ("phase", "reason") else "right")
-        for r in d["drop_reasons"]:
-            t.add_row(Text(r["phase"]), Text(r["reason"]), Text(num(r["a"])), Text(num(r["b"])), Text(_signed(r["change"])))
-        console.print(t)
+        changes("documents per drop reason", ("phase", "reason"), d["drop_reasons"])
     if d["subdoc"]:
-        t = Table(title="cut below the document (dedup)")
-        for col in ("counter", "A", "B", "change"):
-            t.add_column(col, justify="left" if col == "counter" else "right")
-        for r in d["subdoc"]:
-            t.add_row(Text(r["counter"]), Text(num(r["a"])), Text(num(r["b"])), Text(_signed(r["change"])))
-        console.print(t)
+        changes("cut below the document (dedup)", ("counter",), d["subdoc"])
     if d["mixture_tokens"]:
-        t = Table(title="tokens per domain after mixing")
-        for col in ("domain", "A", "B", "change"):
-            t.add_column(col, justify="left" if col == "domain" else "right")
-        for r in d["mixture_tokens"]:
-            t.add_row(Text(r["domain"]), Text(num(r["a"])), Text(num(r["b"])), Text(_signed(r["change"])))
-        console.print(t)
+        changes("tokens per domain after mixing", ("domain",), d["mixture_tokens"])
     if d["shards"]:
         t = Table(title="shards")
         for col in ("seq_len", "tokens A -> B", "sequences A -> B", "files A -> B"):

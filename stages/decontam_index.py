@@ -145,20 +145,27 @@ class Index:
     def nbytes(self) -> int:
         return int(self.hashes.nbytes + self.items.nbytes + self.item_bench.nbytes + sum(len(i) + 1 for i in self.ids))
 
+    def to_bytes(self) -> bytes:
+        """The index as an .npz file's bytes (no pickle; ids as a JSON list, so any id
+        survives, a newline in one included)."""
+        import io
+
+        meta = json.dumps({"n": self.n, "benchmarks": self.benchmarks, "info": self.info, "ids": self.ids}).encode()
+        buf = io.BytesIO()
+        np.savez(buf, hashes=self.hashes, items=self.items, item_bench=self.item_bench,
+                 meta=np.frombuffer(meta, np.uint8))
+        return buf.getvalue()
+
     def save(self, path: str | Path) -> None:
-        meta = json.dumps({"n": self.n, "benchmarks": self.benchmarks, "info": self.info}).encode()
-        ids = "\n".join(self.ids).encode()
-        tmp = Path(str(path) + ".tmp.npz")
-        np.savez(tmp, hashes=self.hashes, items=self.items, item_bench=self.item_bench,
-                 ids=np.frombuffer(ids, np.uint8), meta=np.frombuffer(meta, np.uint8))
-        tmp.replace(path)
+        from curator.phases import write_atomic
+
+        write_atomic(Path(path), self.to_bytes())
 
     @classmethod
     def load(cls, path: str | Path) -> Index:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(z["meta"].tobytes())
-            ids = z["ids"].tobytes().decode().split("\n") if len(z["ids"]) else []
-            return cls(z["hashes"], z["items"], z["item_bench"], meta["benchmarks"], ids, meta["n"], meta["info"])
+            return cls(z["hashes"], z["items"], z["item_bench"], meta["benchmarks"], meta["ids"], meta["n"], meta["info"])
 
     def lookup(self, q: np.ndarray) -> np.ndarray:
         """Per query hash: True when it is in the index."""
@@ -186,9 +193,6 @@ class Index:
         hs, pos = ngram_hashes(np.array(words, np.uint64), self.n, starts)
         hit = self.lookup(hs)
         hpos, hhash = pos[hit], hs[hit]
-        doc = np.searchsorted(starts, hpos, side="right") - 1
-        out = []
-        for d in range(len(texts)):
-            sel = doc == d
-            out.append((hpos[sel] - starts[d], hhash[sel]))
-        return out
+        doc = np.searchsorted(starts, hpos, side="right") - 1  # ascending: hits come in text order
+        cuts = np.searchsorted(doc, np.arange(1, len(texts)))
+        return list(zip(np.split(hpos - starts[doc], cuts), np.split(hhash, cuts)))

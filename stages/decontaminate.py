@@ -109,11 +109,13 @@ class Decontaminate(Stage):
                   .groupBy("h").count().where(f"count > {int(settings.max_matches)}").collect())
         common = np.array([r["h"] for r in counts], np.int64).view(np.uint64)
         index = index.without(common)
-        digest = hashlib.sha256(index.hashes.tobytes() + index.items.tobytes()).hexdigest()[:16]
+        data = index.to_bytes()  # everything the workers read: hashes, items, names and ids
         work_dir.mkdir(parents=True, exist_ok=True)
-        path = work_dir / f"decontam-{digest}.npz"
+        path = work_dir / f"decontam-{hashlib.sha256(data).hexdigest()[:16]}.npz"
         if not path.exists():
-            index.save(path)
+            from curator.phases import write_atomic
+
+            write_atomic(path, data)
         info = {**index.info, "ngram": settings.ngram, "benchmarks": index.benchmarks,
                 "index_entries": int(len(index.hashes)), "index_bytes": index.nbytes,
                 "index_file_bytes": path.stat().st_size}

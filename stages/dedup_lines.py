@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from stages.dedup_exact import normalise
-from stages.dedup_subdoc import CUT_COL, distinct_pairs, replace_columns
+from stages.dedup_subdoc import CutBatch, distinct_pairs
 from stages.minhash import string_hashes64
 
 LINE_ITEM_SCHEMA = pa.schema([("h", pa.int64()), ("rank", pa.int64()), ("host", pa.int64())])
@@ -86,36 +86,23 @@ def _emit_batches(batches, **kw):
 
 def cut_lines(batch: pa.RecordBatch, min_line_chars: int, paragraphs: bool, min_chars_left: int) -> pa.RecordBatch:
     """Remove from each document the lines (and paragraphs) whose hash is in its `_cut` list."""
-    cuts = batch.column(CUT_COL).to_pylist()
-    if not any(cuts):
-        return batch
-    texts = batch.column("text").to_pylist()
-    reasons = batch.column("drop_reason").to_pylist()
-    removed = batch.column("lines_removed_boilerplate").to_pylist()
-    chars = batch.column("chars_removed").to_pylist()
-    skip = [not c or r is not None for c, r in zip(cuts, reasons)]
-    per_doc, hashes, owner = batch_items(texts, skip, min_line_chars, paragraphs)
-    starts = np.searchsorted(owner, np.arange(len(texts) + 1))
-    for j, cut in enumerate(cuts):
+    b = CutBatch(batch, "lines_removed_boilerplate")
+    skip = [not c or r is not None for c, r in zip(b.cuts, b.reasons)]
+    per_doc, hashes, owner = batch_items(b.texts, skip, min_line_chars, paragraphs)
+    starts = np.searchsorted(owner, np.arange(len(b.texts) + 1))
+    for j, cut in enumerate(b.cuts):
         if skip[j]:
             continue
         lines, items = per_doc[j]
         drop = np.zeros(len(lines), bool)
         wanted = set(cut)
-        for (a, b, _), h in zip(items, hashes[starts[j]:starts[j + 1]].tolist()):
+        for (a, e, _), h in zip(items, hashes[starts[j]:starts[j + 1]].tolist()):
             if h in wanted:
-                drop[a:b] = True
-        if not drop.any():
-            continue
-        kept = "\n".join(line for line, d in zip(lines, drop) if not d).strip("\n")
-        if len(normalise(kept)) < min_chars_left:
-            reasons[j] = "dedup.lines_too_short"  # the text stays as it came, for people to read
-            continue
-        removed[j] = (removed[j] or 0) + int(drop.sum())
-        chars[j] = (chars[j] or 0) + len(texts[j]) - len(kept)
-        texts[j] = kept
-    return replace_columns(batch, {"text": texts, "drop_reason": reasons, "lines_removed_boilerplate": removed,
-                                   "chars_removed": chars})
+                drop[a:e] = True
+        if drop.any():
+            kept = "\n".join(line for line, d in zip(lines, drop) if not d).strip("\n")
+            b.settle(j, kept, int(drop.sum()), "dedup.lines_too_short", min_chars_left)
+    return b.result()
 
 
 def line_texts(batches, wanted: frozenset, min_line_chars: int, paragraphs: bool):
@@ -139,7 +126,6 @@ def dedup_lines(df, settings, top: int = 20):
     taking part."""
     from functools import partial
 
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     from curator.schema import spark_schema
@@ -150,17 +136,16 @@ def dedup_lines(df, settings, top: int = 20):
         df.where(F.col("drop_reason").isNull()).select("_rank", "text", "kind", host_column().alias("host"))
         .mapInArrow(partial(_emit_batches, include_code=settings.include_code, **kw), spark_schema(LINE_ITEM_SCHEMA))
     )
-    by_hash = Window.partitionBy("h")
-    counted = items.select(
-        "h", "rank",
-        F.count(F.lit(1)).over(by_hash).alias("docs"),
-        F.size(F.collect_set("host").over(by_hash)).alias("hosts"),
-        F.min("rank").over(by_hash).alias("first"),
-    )
+    items = items.localCheckpoint(eager=True)  # hashed once, read by the count and the join
+    # an aggregate per hash, not a window: a window would copy each hash's host set into
+    # every one of its rows (a cookie banner: millions of rows, each with every host)
+    counted = items.groupBy("h").agg(F.count(F.lit(1)).alias("docs"), F.countDistinct("host").alias("hosts"),
+                                     F.min("rank").alias("first"))
     if settings.policy == "boilerplate":
-        cuts = counted.where((F.col("docs") >= settings.min_docs) & (F.col("hosts") >= settings.min_hosts))
+        hot = counted.where((F.col("docs") >= settings.min_docs) & (F.col("hosts") >= settings.min_hosts))
+        cuts = items.join(hot.select("h"), "h")
     else:
-        cuts = counted.where(F.col("rank") != F.col("first"))
+        cuts = items.join(counted.where(F.col("docs") > 1).select("h", "first"), "h").where(F.col("rank") != F.col("first"))
     cuts = cuts.select("h", "rank").localCheckpoint(eager=True)
     schema = arrow_schema_of(df)
     out = apply_cuts(attach_cuts(df, cuts), partial(cut_lines, min_chars_left=settings.min_chars_left, **kw), schema)

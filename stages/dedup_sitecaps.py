@@ -26,6 +26,7 @@ def _extractor():
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=False)
 
 
+@lru_cache(maxsize=65536)  # hosts repeat: most pages of a crawl come from few sites
 def registered_domain(host: str | None) -> str | None:
     """`example.co.uk` for `www.a.example.co.uk`; the host itself when it has no registered
     domain (an IP address, `localhost`, a bare suffix)."""

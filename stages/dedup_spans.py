@@ -23,8 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stages.dedup_exact import normalise
-from stages.dedup_subdoc import CUT_COL, distinct_pairs, replace_columns
+from stages.dedup_subdoc import CutBatch, distinct_pairs
 from stages.minhash import fmix64, string_hashes64
 
 WORD = re.compile(r"\S+")
@@ -87,17 +86,11 @@ def emit_windows(batch: pa.RecordBatch, n: int, include_code: bool):
 
 def cut_spans(batch: pa.RecordBatch, n: int, min_chars_left: int) -> pa.RecordBatch:
     """Remove from each document the words covered by the windows in its `_cut` list."""
-    cuts = batch.column(CUT_COL).to_pylist()
-    if not any(cuts):
-        return batch
-    texts = batch.column("text").to_pylist()
-    reasons = batch.column("drop_reason").to_pylist()
-    spans = batch.column("spans_removed").to_pylist()
-    chars = batch.column("chars_removed").to_pylist()
-    for j, cut in enumerate(cuts):
-        if not cut or reasons[j] is not None:
+    b = CutBatch(batch, "spans_removed")
+    for j, cut in enumerate(b.cuts):
+        if not cut or b.reasons[j] is not None:
             continue
-        text = texts[j]
+        text = b.texts[j]
         h, _, start = window_hashes([text], n)
         hit = start[np.isin(h.view(np.int64), np.array(cut, np.int64))]
         if not len(hit):
@@ -124,14 +117,8 @@ def cut_spans(batch: pa.RecordBatch, n: int, min_chars_left: int) -> pa.RecordBa
             runs += 1
             i = k
         pieces.append(text[pos:])
-        kept = "".join(pieces).strip()
-        if len(normalise(kept)) < min_chars_left:
-            reasons[j] = "dedup.spans_too_short"
-            continue
-        spans[j] = (spans[j] or 0) + runs
-        chars[j] = (chars[j] or 0) + len(text) - len(kept)
-        texts[j] = kept
-    return replace_columns(batch, {"text": texts, "drop_reason": reasons, "spans_removed": spans, "chars_removed": chars})
+        b.settle(j, "".join(pieces).strip(), runs, "dedup.spans_too_short", min_chars_left)
+    return b.result()
 
 
 def dedup_spans(df, settings):
@@ -146,6 +133,7 @@ def dedup_spans(df, settings):
     n = settings.min_span_tokens
     # 1. candidates: documents holding a winnowing fingerprint some other document holds too
     prints = items_frame(df, partial(emit_fingerprints, n=n, include_code=settings.include_code))
+    prints = prints.localCheckpoint(eager=True)  # winnowed once, read by the count and the join
     shared = prints.groupBy("h").agg(F.count(F.lit(1)).alias("docs")).where(F.col("docs") > 1).select("h")
     candidates = prints.join(shared, "h").select(F.col("rank").alias("_rank")).distinct().localCheckpoint(eager=True)
     # 2. every n-word window of the candidates only: each window's first holder keeps it

@@ -102,8 +102,12 @@ def apply_cuts(df, fn, arrow_schema: pa.Schema):
 
 
 def _apply(batches, fn, in_schema, out_schema):
+    """`fn` on the batches that have a cut (`attach_cuts` leaves `_cut` null elsewhere)."""
     for batch in batches:
-        yield conform(fn(conform(batch, in_schema)), out_schema)
+        if batch.column(CUT_COL).null_count == batch.num_rows:
+            yield conform(batch, out_schema)
+        else:
+            yield conform(fn(conform(batch, in_schema)), out_schema)
 
 
 def arrow_schema_of(df) -> pa.Schema:
@@ -111,6 +115,34 @@ def arrow_schema_of(df) -> pa.Schema:
     from pyspark.sql.pandas.types import to_arrow_schema
 
     return to_arrow_schema(df.schema)
+
+
+class CutBatch:
+    """The columns a cut changes in one Arrow batch, and the rule both cuts end with: what is
+    left is kept (the counters grow) unless it is too short, when the document is dropped with
+    `reason` and its text stays as it came, for people to read."""
+
+    def __init__(self, batch: pa.RecordBatch, counter: str):
+        self.batch, self.counter = batch, counter
+        self.cuts = batch.column(CUT_COL).to_pylist()
+        self.texts = batch.column("text").to_pylist()
+        self.reasons = batch.column("drop_reason").to_pylist()
+        self.counts = batch.column(counter).to_pylist()
+        self.chars = batch.column("chars_removed").to_pylist()
+
+    def settle(self, j: int, kept: str, cut: int, reason: str, min_chars_left: int) -> None:
+        from stages.dedup_exact import normalise
+
+        if len(normalise(kept)) < min_chars_left:
+            self.reasons[j] = reason
+            return
+        self.counts[j] = (self.counts[j] or 0) + cut
+        self.chars[j] = (self.chars[j] or 0) + len(self.texts[j]) - len(kept)
+        self.texts[j] = kept
+
+    def result(self) -> pa.RecordBatch:
+        return replace_columns(self.batch, {"text": self.texts, "drop_reason": self.reasons,
+                                            self.counter: self.counts, "chars_removed": self.chars})
 
 
 def replace_columns(batch: pa.RecordBatch, values: dict[str, list]) -> pa.RecordBatch:

@@ -23,6 +23,7 @@ def write_domain_sets(df, out: Path, cfg, vocab_size: int, available: dict[str, 
     from pyspark.sql import functions as F
 
     sets = {}
+    df = df.persist()  # read once for all the domains' sets
     for domain in sorted(d for d, t in available.items() if t > 0):
         folder = out / "domains" / domain
         folder.mkdir(parents=True, exist_ok=True)
@@ -41,4 +42,5 @@ def write_domain_sets(df, out: Path, cfg, vocab_size: int, available: dict[str, 
         first = per_len[str(cfg.seq_lens[0])]
         sets[domain] = {"tokens": first["tokens"], "documents": first["documents"],
                         "manifest": f"domains/{domain}/manifest.json"}
+    df.unpersist()
     return sets

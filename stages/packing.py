@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stages.shard_writers import as_token_array, check_seq_len
+
 __all__ = ["BestFitPacker", "ConcatPacker", "materialise", "PackedBatch", "LENGTH_BINS", "length_histogram"]
 
 # Document-length histogram bins (tokens): [2**k, 2**(k+1)) for k = 0 .. 20, the last open.
@@ -60,11 +62,6 @@ class PackedBatch:
         return int(self.tokens.shape[0])
 
 
-def _check_seq_len(seq_len) -> None:
-    if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 1:
-        raise ValueError(f"seq_len must be a positive integer, got {seq_len!r}")
-
-
 class _Packer:
     """What both packers do with a document as it arrives: check it, number it, count it."""
 
@@ -72,9 +69,7 @@ class _Packer:
     tokens: int
 
     def _take(self, ids) -> tuple[np.ndarray, int, int]:
-        ids = np.asarray(ids)
-        if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
-            raise TypeError(f"a document must be a 1-D integer array, got {ids.dtype} {ids.shape}")
+        ids = as_token_array(ids, "a document")
         doc, n = self.documents, int(ids.size)
         self.documents += 1
         self.tokens += n
@@ -85,7 +80,7 @@ class BestFitPacker(_Packer):
     """Pack documents (token arrays, each ending with its EOS) into windows of `seq_len`."""
 
     def __init__(self, seq_len: int, pad_id: int = 0, lookahead: int = 1024, max_open: int | None = None):
-        _check_seq_len(seq_len)
+        check_seq_len(seq_len)
         if lookahead < 1:
             raise ValueError(f"lookahead must be >= 1, got {lookahead!r}")
         self.seq_len = int(seq_len)
@@ -187,7 +182,7 @@ class ConcatPacker(_Packer):
     window of a shard is padded. Same interface, so the two are measured alike."""
 
     def __init__(self, seq_len: int, pad_id: int = 0, lookahead: int = 1024, build: bool = True):
-        _check_seq_len(seq_len)
+        check_seq_len(seq_len)
         self.seq_len, self.pad_id, self.lookahead = int(seq_len), int(pad_id), int(lookahead)
         self.build = build  # False: count windows, padding and cuts only (nothing to write)
         self._open: list[tuple[int, int, np.ndarray]] = []

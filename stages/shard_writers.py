@@ -45,7 +45,13 @@ _DTYPE_CODES = {"uint16": 8, "int32": 4}
 _UINT16_VOCAB_LIMIT = 65500
 
 
-def _as_token_array(ids: object, what: str) -> np.ndarray:
+def check_seq_len(seq_len) -> None:
+    """ValueError unless `seq_len` is a positive integer (not a bool)."""
+    if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 1:
+        raise ValueError(f"seq_len must be a positive integer, got {seq_len!r}")
+
+
+def as_token_array(ids: object, what: str) -> np.ndarray:
     """`ids` as a 1-D integer array, rejecting floats/bools/ragged input early (not silently cast)."""
     arr = np.asarray(ids)
     if arr.ndim != 1:
@@ -70,8 +76,7 @@ class WindowPacker:
     """
 
     def __init__(self, seq_len: int):
-        if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 1:
-            raise ValueError(f"seq_len must be a positive integer, got {seq_len!r}")
+        check_seq_len(seq_len)
         self.seq_len = int(seq_len)
         self._buf = np.empty(self.seq_len, dtype=np.int64)
         self._fill = 0
@@ -83,7 +88,7 @@ class WindowPacker:
 
     def add(self, ids: np.ndarray) -> list[np.ndarray]:
         """Append one document; return the windows it completed (possibly none, possibly many)."""
-        ids = _as_token_array(ids, "document")
+        ids = as_token_array(ids, "document")
         n, L = ids.size, self.seq_len
         out: list[np.ndarray] = []
         pos = 0
@@ -151,7 +156,7 @@ class MegatronWriter:
     def add(self, window: np.ndarray) -> None:
         """Append one window as one sequence (and one document)."""
         self._check_open()
-        arr = _as_token_array(window, "window")
+        arr = as_token_array(window, "window")
         if arr.size == 0:
             raise ValueError("window must not be empty")
         bad = (arr < 0) | (arr >= self.vocab_size)
@@ -353,7 +358,7 @@ class OlmoWriter(_AtomicFiles):
 
     def add_document(self, ids: np.ndarray, doc_id: str) -> None:
         self._check_open()
-        arr = _as_token_array(ids, "document")
+        arr = as_token_array(ids, "document")
         _check_range(arr, self.vocab_size)
         self._bin.write(np.ascontiguousarray(arr, dtype=self.dtype).tobytes())
         self._starts.append(self._tokens)
@@ -416,7 +421,7 @@ class ParquetWriter(_AtomicFiles):
 
     def add(self, window: np.ndarray) -> None:
         self._check_open()
-        arr = _as_token_array(window, "window")
+        arr = as_token_array(window, "window")
         if arr.size == 0:
             raise ValueError("window must not be empty")
         _check_range(arr, self.vocab_size)
@@ -433,7 +438,7 @@ class ParquetWriter(_AtomicFiles):
             raise RuntimeError("add_batch needs a writer made with packed=True")
         if not len(batch):
             return
-        _check_range(batch.tokens, self.vocab_size)
+        _check_range(batch.tokens.reshape(-1), self.vocab_size)
         pa = self._pa
         n, L = batch.tokens.shape
         offsets = pa.array(np.arange(0, (n + 1) * L, L, dtype=np.int32), pa.int32())
@@ -577,7 +582,7 @@ class ArrayRecordWriter(_AtomicFiles):
 
     def add(self, window: np.ndarray) -> None:
         self._check_open()
-        arr = _as_token_array(window, "window")
+        arr = as_token_array(window, "window")
         if arr.size == 0:
             raise ValueError("window must not be empty")
         _check_range(arr, self.vocab_size)
@@ -590,7 +595,7 @@ class ArrayRecordWriter(_AtomicFiles):
         self._check_open()
         if not self.packed:
             raise RuntimeError("add_batch needs a writer made with packed=True")
-        _check_range(batch.tokens, self.vocab_size)
+        _check_range(batch.tokens.reshape(-1), self.vocab_size)
         for t, s, p in zip(batch.tokens, batch.segment_ids, batch.positions):
             self._writer.write(encode_example(dict(zip(PACKED_COLUMNS, (t, s, p)))))
         self._sequences += len(batch)
