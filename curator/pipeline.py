@@ -412,6 +412,10 @@ class Pipeline:
         stats = self._finish(df, out, "annotate", self._kept_in("extract"))
         if prepared:
             stats["prepared"] = prepared
+        for cls in dict.fromkeys(c for c, _ in specs):  # counts a stage makes of its written rows
+            if hasattr(cls, "phase_stats"):
+                own = [s for c, s in specs if c is cls]
+                stats.setdefault("stage_stats", {})[cls.name] = cls.phase_stats(self.spark.read.parquet(str(out)), own)
         return stats
 
     def _dedup(self, out: Path, tok_info) -> dict[str, Any]:

@@ -31,6 +31,7 @@ SECTIONS = {
     "mixture": "Mixture",
     "shards": "Shards",
     "contamination": "Benchmark contamination",
+    "optout": "Web opt-outs",
     "rejected": "Rejected documents",
 }
 SAMPLE_TEXT_CHARS = 3000
@@ -125,6 +126,15 @@ def print_stats(run_dir: str | Path, console=None, max_rows: int = 20) -> dict[s
             t.add_row(T(r["benchmark"]), T(_n(r["docs"])), T(_n(r["tokens"])), T(_n(r["items_seen"])), T(_n(r["items"])), T(share))
         console.print(t)
 
+    if info["web_optout"]:
+        for table in optout_tables(info["web_optout"]):
+            t = Table(title=T(table["title"]))
+            for i, col in enumerate(table["header"]):
+                t.add_column(col, justify="right" if i in table["numeric"] else "left")
+            for row in table["rows"]:
+                t.add_row(*(T(_n(x)) for x in row))
+            console.print(t)
+
     for kind, sizes in info["dedup_cluster_sizes"].items():
         t = Table(title=T(f"{kind} duplicate clusters (kept documents by cluster size)"))
         t.add_column("cluster size", justify="right")
@@ -174,6 +184,24 @@ def print_stats(run_dir: str | Path, console=None, max_rows: int = 20) -> dict[s
     else:
         console.print(T("accounting: ok (docs in = kept + dropped in every phase and domain)"))
     return info
+
+
+def optout_tables(o: dict[str, Any]) -> list[dict[str, Any]]:
+    """The web opt-out stage's counts as tables (title, header, rows, numeric columns): per
+    rule, and per rule the domains with most pages."""
+    rules = o.get("rules") or {}
+    robots = o.get("robots") or {}
+    title = (f"web opt-outs (web_optout): {_n(o.get('pages_checked'))} pages checked, "
+             f"{_n(o.get('pages_with_robots_capture'))} with a robots.txt capture "
+             f"({_n(robots.get('robots_records', 0))} read, {_n(robots.get('robots_bad_records', 0))} unreadable)")
+    out = [{"title": title, "header": ["rule", "pages", "dropped", "domains"], "numeric": {1, 2, 3},
+            "rows": [[r, e.get("pages"), e.get("dropped"), e.get("sites")] for r, e in rules.items()]}]
+    rows = [[r, d.get("domain"), d.get("pages"), d.get("dropped")]
+            for r, e in rules.items() for d in e.get("top_domains") or []]
+    if rows:
+        out.append({"title": "web opt-outs per domain (most pages first, per rule)",
+                    "header": ["rule", "domain", "pages", "dropped"], "numeric": {2, 3}, "rows": rows})
+    return out
 
 
 def _f(x: Any) -> str:
@@ -411,7 +439,7 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         "run": run_dir.name, "css": Markup(CSS), "sections": SECTIONS,
         "accounting": runstats.accounting_problems(stats),
         "funnel": _funnel(run_dir, stats), "scores": None, "languages": None, "dedup": None, "subdoc": None,
-        "mixture": None, "shards": None, "shard_plots": [], "contamination": None, "rejected": _rejected(run_dir, stats),
+        "mixture": None, "shards": None, "shard_plots": [], "contamination": None, "optout": None, "rejected": _rejected(run_dir, stats),
     }
     hists = runstats.score_histograms(run_dir)
     ctx["scores"] = [
@@ -464,6 +492,9 @@ def report_context(run_dir: Path) -> dict[str, Any]:
             ["benchmark", "documents", "tokens (words)", "items seen", "items", "share of items seen"],
             [[r["benchmark"], r["docs"], r["tokens"], r["items_seen"], r["items"],
               "-" if r["share_seen"] is None else f"{r['share_seen']:.1%}"] for r in contam], numeric={1, 2, 3, 4, 5})
+    optout = runstats.web_optout(stats)
+    if optout:
+        ctx["optout"] = [(t["title"], _table(t["header"], t["rows"], numeric=t["numeric"])) for t in optout_tables(optout)]
     shard_rows = runstats.shards(run_dir, stats)
     if shard_rows:
         ctx["shards"] = _table(

@@ -460,6 +460,18 @@ def contamination(run_dir: str | Path, stats: dict[str, dict[str, Any]] | None =
     return rows
 
 
+def web_optout(stats: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """What the `web_optout` stage found (stages/web_optout.py): pages checked, per rule pages
+    met and dropped with the domains most affected, and the robots.txt captures read; None
+    when the stage did not run."""
+    annotate = stats.get("annotate", {})
+    own = (annotate.get("stage_stats") or {}).get("web_optout")
+    if not isinstance(own, dict):
+        return None
+    prepared = (annotate.get("prepared") or {}).get("web_optout")
+    return {**own, "robots": prepared if isinstance(prepared, dict) else {}}
+
+
 def collect(run_dir: str | Path) -> dict[str, Any]:
     """Everything `curator stats --json` prints (no histograms: those are the report's).
 
@@ -475,6 +487,7 @@ def collect(run_dir: str | Path) -> dict[str, Any]:
         "drop_reasons": drop_reasons(run_dir),
         "input_problems": input_problems(stats),
         "contamination": contamination(run_dir, stats),
+        "web_optout": web_optout(stats),
         "dedup_cluster_sizes": {k: {str(s): n for s, n in v.items()} for k, v in cluster_sizes(stats).items()},
         "subdoc_dedup": subdoc(stats),
         "mixture": mixture(stats),

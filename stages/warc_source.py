@@ -10,7 +10,8 @@ encoding, bad gzip inside) is `warc.bad_payload`, a page that will not decode is
 `warc.undecodable` and a page the extractor does not finish in time is `extract.timeout`.
 A decoded page that an early rule rejects (stages/precheck.py: the URL blocklist, the
 language pre-check) is never extracted: it keeps that rule's reason and
-`meta["skipped_extraction"]`.
+`meta["skipped_extraction"]`. A decoded page's opt-out signals (X-Robots-Tag, robots and
+TDM meta tags: stages/optout_signals.py) go into its meta, for the `web_optout` stage.
 
 One record never costs its neighbours: a header line or block over its limit
 (`max_header_line_bytes`, `max_header_bytes`, see stages/warc_headers.py) is
@@ -35,6 +36,7 @@ from curator.redact import redact_input, redact_userinfo
 from curator.tally import Tally
 from stages.extractors import ExtractionTimeout, UndecodablePage, decode_html, extract_clean_text, strip_controls
 from stages.inputs import open_input, snapshot_of
+from stages.optout_signals import record_signals
 from stages.reading import arrow_safe, error_text
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -294,6 +296,7 @@ def _record_row(record, path, source, domain, settings, snapshot) -> dict[str, A
         meta["error"] = str(e)[:500]
         return _row(rec_id, source, domain, url, "", meta, "warc.undecodable")
     meta.update(charset=charset, charset_from=charset_from, extractor=settings.extractor)
+    record_signals(http, html, meta)  # opt-out headers and meta tags exist only here (web_optout)
     cascade = getattr(settings, "cascade", None)
     if cascade is not None:  # rules that need only the URL or the raw page: no extraction
         try:
