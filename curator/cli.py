@@ -88,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     df.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     rp = add("report", help="(re)write RUN_DIR/report.html")
     rp.add_argument("run_dir")
+    cd = add("card", help="write a dataset card (card.md, card.json) of a finished run from its stats")
+    cd.add_argument("run_dir")
+    cd.add_argument("--out", help="folder to write into (default: RUN_DIR)")
     mix = add("mix", help="mixture tools")
     mix_sub = mix.add_subparsers(dest="mix_command", required=True)
     mp = mix_sub.add_parser("plan", help="tokens, epochs and documents per domain a weight set implies (no Spark)")
@@ -328,6 +331,19 @@ def _report(args) -> int:
     return 0
 
 
+def _card(args) -> int:
+    from curator.card import write_card
+    from curator.rundir import RUN_MARKER, is_marked
+    from curator.terminal import shown
+
+    if args.out is None and not is_marked(args.run_dir) and os.path.isdir(os.path.join(args.run_dir, "stats")):
+        raise ManifestError(f"{shown(args.run_dir)} is not a curator run directory (no {RUN_MARKER}); "
+                            f"give --out to write the card elsewhere")
+    for path in write_card(args.run_dir, args.out):
+        print(f"card: {shown(path)}")
+    return 0
+
+
 def _evalsets(args) -> int:
     from curator.evalsets import run_import
     from curator.terminal import shown
@@ -374,7 +390,7 @@ def _inspect(args) -> int:
 COMMANDS = {
     "run": _run, "validate": _validate, "schema": _schema, "assets": _assets, "stats": _stats,
     "diff": _diff, "report": _report, "mix": _mix, "inspect": _inspect, "train": _train,
-    "evalsets": _evalsets,
+    "evalsets": _evalsets, "card": _card,
 }
 """Subcommand -> handler(args) -> exit code; each handler imports what it needs."""
 

@@ -392,6 +392,7 @@ class Pipeline:
         stats["input_tasks"] = len(tasks)
         stats["records"] = ledger.record_tally(written, len(tasks))
         stats["problems_by_file"] = problems_by_file(written)
+        stats["licenses"] = ledger.licenses(written)  # code files per SPDX id, for the dataset card
         ledger.check_records(stats["records"])
         return stats
 

@@ -124,3 +124,20 @@ def check_records(tally: dict[str, Any]) -> None:
             f"({tally['lost_records']} lost, {tally['duplicate_rows']} duplicated); first: {p['file']} "
             f"read {p['read']} records but wrote {p['distinct']} distinct record rows ({p['rows']} rows)"
         )
+
+
+def licenses(df) -> dict[str, dict[str, int]] | None:
+    """Code files per licence (SPDX expression in meta["license"], stages/licenses.py): kept
+    by the extract phase and dropped there (by the allow-list or any other rule); None when
+    the phase read no code."""
+    from pyspark.sql import functions as F
+
+    lic = F.col("meta")["license"]
+    rows = (df.where(lic.isNotNull()).groupBy(lic.alias("license"))
+            .agg(F.sum(F.col("drop_reason").isNull().cast("long")).alias("kept"),
+                 F.sum(F.col("drop_reason").isNotNull().cast("long")).alias("dropped"))
+            .collect())
+    if not rows:
+        return None
+    return {r["license"]: {"kept": int(r["kept"]), "dropped": int(r["dropped"])}
+            for r in sorted(rows, key=lambda r: (-(r["kept"] + r["dropped"]), r["license"]))}

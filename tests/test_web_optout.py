@@ -244,3 +244,19 @@ def test_a_robots_glob_matching_nothing_is_a_one_line_error(tmp_path, capsys):
     assert main(["run", str(path), "--until", "annotate"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "robots_warcs: no file matches" in err[0]
+
+
+def test_the_card_of_the_run_shows_the_opt_out_counts_of_its_stats(optout_run, capsys):
+    from curator.cli import main
+
+    assert main(["card", str(optout_run)]) == 0
+    card = json.loads((optout_run / "card.json").read_text())
+    stats = json.loads((optout_run / "stats" / "annotated.json").read_text())
+    assert card["web_optout"]["rules"] == stats["stage_stats"]["web_optout"]["rules"]
+    web = next(s for s in card["stages"] if s["name"] == "web_optout")
+    assert web["removed"] == stats["dropped"] and web["documents_removed"] == 4
+    assert web["settings"]["robots_warcs"] and card["sources"][0]["snapshot"] == "CC-MAIN-2024-22"
+    assert card["code_licenses"] is None
+    md = (optout_run / "card.md").read_text()
+    assert "| robots_gptbot | blocked.example | 2 | 2 |" in md
+    assert "8 pages checked, 5 with a robots.txt capture (3 captures read, 0 unreadable, 2 hosts of the run)" in md
