@@ -126,8 +126,7 @@ class WebOptOut(Stage):
         if settings.domains is not None:
             df = df.where(F.col("domain").isin(settings.domains))
         hosts = df.select(_host_expr(F).alias("host"))
-        path, info = build_rules(spark, expand_paths(settings.robots_warcs), hosts, settings.max_robots_bytes,
-                                 settings.unreachable_robots, work_dir)
+        path, info = build_rules(spark, expand_paths(settings.robots_warcs), hosts, settings.max_robots_bytes, work_dir)
         return settings.model_copy(update={"rules_file": str(path)}), info
 
     @classmethod
@@ -188,11 +187,11 @@ class WebOptOut(Stage):
         if robots is not None and url:
             i = robots.capture(url, meta.get("warc_date"))
             if i is not None:
-                capture = f"{robots.dates[i]} {robots.kinds[i]}"
+                capture = f"{robots.when(i)} {robots.meaning(i)}"
                 try:
-                    denied = robots.disallowed(i, url, self.settings.user_agents)
+                    denied = robots.disallowed(i, url, self.settings.user_agents, self.settings.unreachable_robots)
                 except Exception:  # a robots.txt protego cannot read: no verdict
-                    denied, capture = [], f"{robots.dates[i]} unreadable"
+                    denied, capture = [], f"{robots.when(i)} unreadable"
                 if denied:
                     found.append("robots_any" if self.settings.robots_reason == "any" else agent_rule(denied[0]))
                     found.extend(agent_rule(a) for a in denied[1:] if self.settings.robots_reason == "per_agent")

@@ -12,7 +12,7 @@ import pytest
 
 from curator.manifest import ExtractSettings
 from stages.optout_signals import record_signals
-from stages.robots_captures import RobotsRules, read_captures, resolve
+from stages.robots_captures import KINDS, RobotsRules, read_captures, write_rules
 from stages.warc_source import read_warc
 from stages.web_optout import WebOptOut, agent_rule, directives
 from tests import optout_inputs as O
@@ -85,20 +85,30 @@ def test_robots_captures_are_read_bounded_and_mean_what_rfc_9309_says(tmp_path):
     assert [r["host"] for r in good].count("a.example") == 2
     big = next(r for r in good if r["host"] == "big.example")
     assert big["truncated"] and len(big["body"]) == 1024
-    table = resolve(sorted(good, key=lambda r: (r["host"], r["date"])))
-    kinds = dict(zip(table.column("host").to_pylist(), table.column("kind").to_pylist()))
-    assert kinds["b.example"] == "rules"  # the redirect followed to www.b.example's capture
-    assert (kinds["gone.example"], kinds["down.example"]) == ("allow", "disallow")
-    assert resolve([r for r in good if r["host"] == "b.example"]).column("kind").to_pylist() == ["unknown"]
+    kinds = {r["host"]: KINDS[r["kind"]] for r in good}
+    assert kinds == {"a.example": "rules", "b.example": "redirect", "www.b.example": "rules", "gone.example": "allow",
+                     "down.example": "unreachable", "big.example": "rules"}
 
 
-def _rules(tmp_path) -> RobotsRules:
-    good = [r for r in read_captures(str(_captures(tmp_path)), max_bytes=1024) if r["error"] is None]
-    table = resolve(sorted(good, key=lambda r: (r["host"], r["date"], r["url"])))
+def _rules(tmp_path, keep=lambda r: True) -> RobotsRules:
+    good = [r for r in read_captures(str(_captures(tmp_path)), max_bytes=1024) if r["error"] is None and keep(r)]
+    import pyarrow as pa
+
+    from stages.robots_captures import CAPTURE_SCHEMA
+
+    rows = sorted(good, key=lambda r: (r["h"], r["at"], r["url"]))
     path = tmp_path / "rules.arrow"
-    with pa.ipc.new_file(str(path), table.schema) as w:
-        w.write_table(table)
+    assert write_rules([pa.RecordBatch.from_pylist(rows, schema=CAPTURE_SCHEMA)], path) == len(rows)
     return RobotsRules(path)
+
+
+def test_a_redirect_is_followed_to_its_targets_capture_or_stays_unknown(tmp_path):
+    rules = _rules(tmp_path)
+    i = rules.capture("http://b.example/page", "2024-05-01T00:00:00Z")
+    assert rules.meaning(i) == "rules" and rules.disallowed(i, "http://b.example/page", ["GPTBot", "CCBot"]) == ["CCBot"]
+    alone = _rules(tmp_path, keep=lambda r: r["host"] == "b.example")
+    j = alone.capture("http://b.example/page", None)
+    assert alone.meaning(j) == "redirect" and alone.disallowed(j, "http://b.example/page", ["CCBot"]) == []
 
 
 def test_the_capture_in_force_when_the_page_was_fetched_applies(tmp_path):
@@ -112,7 +122,10 @@ def test_the_capture_in_force_when_the_page_was_fetched_applies(tmp_path):
     assert rules.disallowed(after, "https://a.example/public", ["GPTBot"]) == []
     assert rules.capture("https://unknown.example/", "2024-05-01") is None
     down = rules.capture("https://down.example/a", None)
-    assert rules.disallowed(down, "https://down.example/a", ["GPTBot"]) == ["GPTBot"]
+    assert rules.disallowed(down, "https://down.example/a", ["GPTBot"]) == ["GPTBot"]  # RFC 9309: unreachable
+    assert rules.disallowed(down, "https://down.example/a", ["GPTBot"], unreachable="allow") == []
+    gone = rules.capture("https://gone.example/a", None)
+    assert rules.disallowed(gone, "https://gone.example/a", ["GPTBot"]) == []
     big = rules.capture("https://big.example/a", None)  # the GPTBot group is past the byte cap
     assert rules.disallowed(big, "https://big.example/a", ["GPTBot"]) == []
 
@@ -140,7 +153,7 @@ def test_the_stage_drops_by_the_first_rule_in_drop_and_tags_the_others(tmp_path)
     scores = stage.score_batch(docs)
     assert scores["optout_rules"] == [["robots_gptbot", "noai"], [], ["tdm_reservation"], ["noimageai"], [],
                                       ["robots_ccbot"]]
-    assert scores["optout_robots_capture"][:2] == ["2024-04-01T00:00:00 rules", "2024-01-01T00:00:00 rules"]
+    assert scores["optout_robots_capture"][:2] == ["2024-04-01T00:00:00Z rules", "2024-01-01T00:00:00Z rules"]
     assert stage.keep_batch(docs, scores) == ["robots_gptbot", None, "tdm_reservation", None, None, "robots_ccbot"]
     only_noai = WebOptOut({"drop": ["noai", "noimageai"], "robots_reason": "any"})
     only_noai.__dict__["robots"] = rules
