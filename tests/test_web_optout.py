@@ -273,3 +273,32 @@ def test_the_card_of_the_run_shows_the_opt_out_counts_of_its_stats(optout_run, c
     md = (optout_run / "card.md").read_text()
     assert "| robots_gptbot | blocked.example | 2 | 2 |" in md
     assert "8 pages checked, 5 with a robots.txt capture (3 captures read, 0 unreadable, 2 hosts of the run)" in md
+
+
+def test_the_bundled_samples_pages_against_robots_captures_built_for_their_hosts(tmp_path):
+    """The sample's pages carry no opt-out headers or tags; captures of two of its hosts (one
+    forbidding GPTBot before the crawl, one only after it) decide by capture time."""
+    from curator.schema import DOC_SCHEMA
+    from tests.conftest import DEMO
+
+    rows = [r for r in read_warc(str(DEMO.parent / "sample" / "web.warc.gz"), "web", "web",
+                                 ExtractSettings(extractor="resiliparse")) if r["drop_reason"] is None]
+    assert len(rows) > 50 and not any({"x_robots_tag", "robots_meta", "tdm_reservation"} & set(r["meta"]) for r in rows)
+    warc = O.write_warc(tmp_path / "robots.warc.gz", [
+        O.robots("https://slowtrains.example", "User-agent: GPTBot\nDisallow: /\n", "2024-03-09T00:00:00Z"),
+        O.robots("https://kitchen-notes.example", "User-agent: *\nAllow: /\n", "2024-03-09T00:00:00Z"),
+        O.robots("https://kitchen-notes.example", "User-agent: GPTBot\nDisallow: /\n", "2024-04-01T00:00:00Z"),
+    ])
+    from stages.robots_captures import CAPTURE_SCHEMA
+
+    captures = sorted(read_captures(str(warc), 1 << 16), key=lambda r: (r["h"], r["at"]))
+    write_rules([pa.RecordBatch.from_pylist(captures, schema=CAPTURE_SCHEMA)], tmp_path / "rules.arrow")
+    stage = WebOptOut({"rules_file": str(tmp_path / "rules.arrow")})
+    out = stage.apply(pa.RecordBatch.from_pylist(rows, schema=DOC_SCHEMA)).to_pylist()
+    fates = {r["url"].split("/")[2]: set() for r in out}
+    for r in out:
+        fates[r["url"].split("/")[2]].add(r["drop_reason"])
+    assert fates.pop("slowtrains.example") == {"web_optout.robots_gptbot"}
+    assert fates.pop("kitchen-notes.example") == {None}  # the later capture was not in force yet
+    assert all(f == {None} for f in fates.values())
+    assert {r["optout_robots_capture"] for r in out if r["url"].startswith("https://kitchen")} == {"2024-03-09T00:00:00Z rules"}
