@@ -64,8 +64,11 @@ def card_data(run_dir: str | Path) -> dict[str, Any]:
     optout = runstats.web_optout(stats)
     takedowns = _takedowns(run_dir)
     licenses = extract.get("licenses")
+    import curator
+
     data = {
         "card_version": CARD_VERSION,
+        "written_by": f"curator {curator.__version__}",
         "run": lock.get("run", run_dir.name),
         "sources": [_source(s) for s in lock.get("sources") or [] if isinstance(s, dict)],
         "funnel": [{"phase": p, "docs_in": s.get("docs_in"), "kept": s.get("kept"), "dropped": s.get("dropped", {}),
@@ -191,7 +194,8 @@ def _settings(s: Any) -> str:
 def markdown(card: dict[str, Any]) -> str:
     """card.md: the same content as card.json, in sections and tables."""
     L = [f"# Dataset card: {_cell(card['run'])}", "",
-         "Written by `curator card` from the run's stats and its resolved manifest; every figure is the run's own.", ""]
+         f"Written by `curator card` ({_cell(card['written_by'])}) from the run's stats and its resolved manifest; "
+         "every figure is the run's own.", ""]
     L += ["## Sources and snapshots", ""]
     L += _table(["source", "kind", "domain", "snapshot", "input files", "licences allowed"],
                 [[s.get("name"), s.get("kind"), s.get("domain"), s.get("snapshot"),

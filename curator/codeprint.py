@@ -38,7 +38,7 @@ PHASE_FILES: dict[str, tuple[str, ...]] = {
     "extract": (
         "stages/warc_source.py", "stages/warc_headers.py", "stages/extractors.py", "stages/code_*.py",
         "stages/inputs.py", "stages/reading.py", "stages/local_files.py", "stages/licenses.py",
-        "stages/data/*.json", "curator/tally.py", "curator/redact.py",
+        "stages/data/*.json", "curator/tally.py", "curator/redact.py", "stages/optout_signals.py",
     ),
     "annotate": ("stages/base.py", "stages/text_stats.py", "stages/word_tokens.py", "classifiers/*.py",
                  "stages/data/*.json"),

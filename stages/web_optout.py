@@ -33,6 +33,7 @@ import pyarrow as pa
 from pydantic import Field, field_validator
 
 from stages.base import AssetPath, Stage, StageSettings
+from stages.robots_captures import RobotsRules, build_rules, expand_paths
 
 Rule = Literal["robots", "tdm_reservation", "noai", "noimageai"]
 RULE_ORDER = ("robots", "tdm_reservation", "noai", "noimageai")
@@ -109,8 +110,6 @@ class WebOptOut(Stage):
     @classmethod
     def input_files(cls, settings: Settings) -> list[str]:
         """The robots.txt captures, whose state is part of the annotate phase's fingerprint."""
-        from stages.robots_captures import expand_paths
-
         return expand_paths(settings.robots_warcs)
 
     @classmethod
@@ -118,8 +117,6 @@ class WebOptOut(Stage):
         """The captures of the hosts of `df` (the documents entering the phase, of this stage's
         domains) as one rules file under `work_dir`; the settings that point at it, and counts."""
         from pyspark.sql import functions as F
-
-        from stages.robots_captures import build_rules, expand_paths
 
         if not settings.robots_warcs:
             return settings, {"robots_files": 0}
@@ -161,8 +158,6 @@ class WebOptOut(Stage):
     # -- the executors' part -----------------------------------------------------------------
     @cached_property
     def robots(self):
-        from stages.robots_captures import RobotsRules
-
         return RobotsRules(self.settings.rules_file) if self.settings.rules_file else None
 
     @cached_property
