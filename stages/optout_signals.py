@@ -26,7 +26,7 @@ MAX_HEAD_CHARS = 64 << 10
 MAX_VALUE_CHARS = 256
 MAX_LINES = 8
 
-_META = re.compile(r"<meta\b[^>]{0,2048}>", re.I)
+_META = re.compile(r"<meta\b[^<>]{0,2048}>", re.I)
 _ATTR = re.compile(r"""([a-zA-Z_:-]+)\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""")
 _HEAD_END = re.compile(r"</head\s*>", re.I)
 _NOAI = re.compile(r"\bno(?:image)?ai\b", re.I)

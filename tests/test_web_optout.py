@@ -302,3 +302,13 @@ def test_the_bundled_samples_pages_against_robots_captures_built_for_their_hosts
     assert fates.pop("kitchen-notes.example") == {None}  # the later capture was not in force yet
     assert all(f == {None} for f in fates.values())
     assert {r["optout_robots_capture"] for r in out if r["url"].startswith("https://kitchen")} == {"2024-03-09T00:00:00Z rules"}
+
+
+def test_broken_meta_tags_cost_their_neighbours_nothing():
+    meta: dict = {}
+    head = "<head>" + "<meta name=robots content=" * 2000 + "<meta name='robots' content='noai'></head>"
+    record_signals(None, head, meta)
+    assert meta["robots_meta"] == "robots: noai"
+    many: dict = {}
+    record_signals(None, "<head>" + "<meta name=robots content='noai, x'>" * 50 + "</head>", many)
+    assert many["robots_meta"].count("\n") == 7  # at most MAX_LINES lines kept
