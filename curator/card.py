@@ -240,7 +240,7 @@ def markdown(card: dict[str, Any]) -> str:
         rb = o.get("robots") or {}
         L += [f"{_cell(o.get('pages_checked'))} pages checked, {_cell(o.get('pages_with_robots_capture'))} with a "
               f"robots.txt capture ({_cell(rb.get('robots_records', 0))} captures read, "
-              f"{_cell(rb.get('robots_bad_records', 0))} unreadable, {_cell(rb.get('robots_hosts', 0))} hosts of the run).", ""]
+              f"{_cell(rb.get('robots_bad_records', 0))} unreadable, {_cell(rb.get('robots_hosts', 0))} hosts kept).", ""]
         L += _table(["rule", "pages", "dropped", "domains"],
                     [[r, e.get("pages"), e.get("dropped"), e.get("sites")] for r, e in (o.get("rules") or {}).items()])
         top = [[r, x.get("domain"), x.get("pages"), x.get("dropped")]

@@ -130,6 +130,7 @@ class WebOptOut(Stage):
     def phase_stats(cls, df, settings: list[Settings]) -> dict[str, Any]:
         """Pages checked, per rule pages met and dropped, and per rule the domains with most
         pages (web domain: the page's host without `www.`), from the phase's written rows."""
+        from pyspark.sql import Window
         from pyspark.sql import functions as F
 
         top = max(s.top_domains for s in settings)
@@ -141,17 +142,13 @@ class WebOptOut(Stage):
                .groupBy("rule", "site")
                .agg(F.count(F.lit(1)).alias("pages"),
                     F.sum((F.col("drop_reason") == F.concat(F.lit(f"{cls.name}."), "rule")).cast("long"))
-                    .alias("dropped"))
-               .collect())
-        rules: dict[str, dict[str, Any]] = {}
-        for r in per:
-            e = rules.setdefault(r["rule"], {"pages": 0, "dropped": 0, "sites": 0, "top_domains": []})
-            e["pages"] += r["pages"]
-            e["dropped"] += r["dropped"] or 0
-            e["sites"] += 1
-            e["top_domains"].append({"domain": r["site"], "pages": r["pages"], "dropped": r["dropped"] or 0})
-        for e in rules.values():
-            e["top_domains"] = sorted(e["top_domains"], key=lambda d: (-d["pages"], d["domain"]))[:top]
+                    .alias("dropped")))
+        rules = {r["rule"]: {"pages": r["pages"], "dropped": r["dropped"] or 0, "sites": r["sites"], "top_domains": []}
+                 for r in per.groupBy("rule").agg(F.sum("pages").alias("pages"), F.sum("dropped").alias("dropped"),
+                                                  F.count(F.lit(1)).alias("sites")).collect()}
+        rank = F.row_number().over(Window.partitionBy("rule").orderBy(F.desc("pages"), "site"))
+        for r in per.withColumn("n", rank).where(F.col("n") <= top).orderBy("rule", "n").collect():
+            rules[r["rule"]]["top_domains"].append({"domain": r["site"], "pages": r["pages"], "dropped": r["dropped"] or 0})
         return {"pages_checked": totals["pages"], "pages_with_robots_capture": totals["robots"],
                 "rules": dict(sorted(rules.items()))}
 

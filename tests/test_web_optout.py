@@ -188,12 +188,16 @@ def optout_manifest(tmp_path: Path, stage: dict | None = None) -> Path:
         O.page("https://images.example/f", "Fulda", head='<meta name="robots" content="noimageai">'),
         O.page("https://free.example/g", "Gotha"),
         O.page("https://free.example/h", "Hanau"),
+        O.page("https://moved.example/i", "Ilmenau"),
     ]
     O.write_warc(tmp_path / "pages.warc.gz", pages)
     O.write_warc(tmp_path / "robots.warc.gz", [
         O.robots("https://blocked.example", "User-agent: GPTBot\nDisallow: /\nAllow: /open/\n", "2024-05-01T00:00:00Z"),
         O.robots("https://free.example", "User-agent: *\nDisallow:\n", "2024-05-01T00:00:00Z"),
         O.robots("https://elsewhere.example", "User-agent: *\nDisallow: /\n", "2024-05-01T00:00:00Z"),
+        O.robots("https://moved.example", "", "2024-05-01T00:00:00Z", "301 Moved Permanently",
+                 [("Location", "https://www.moved-target.example/robots.txt")]),
+        O.robots("https://www.moved-target.example", "User-agent: ClaudeBot\nDisallow: /\n", "2024-05-01T00:00:00Z"),
     ])
     demo = yaml.safe_load(DEMO.read_text())
     data = {
@@ -226,15 +230,18 @@ def optout_run(spark, tmp_path_factory):
 
 def test_a_run_drops_opted_out_pages_and_counts_them_per_rule_and_domain(optout_run):
     stats = json.loads((optout_run / "stats" / "annotated.json").read_text())
-    assert stats["dropped"] == {"web_optout.noai": 1, "web_optout.robots_gptbot": 2, "web_optout.tdm_reservation": 1}
+    assert stats["dropped"] == {"web_optout.noai": 1, "web_optout.robots_claudebot": 1, "web_optout.robots_gptbot": 2,
+                                "web_optout.tdm_reservation": 1}
     assert stats["kept"] == 4
     own = stats["stage_stats"]["web_optout"]
-    assert own["pages_checked"] == 8 and own["pages_with_robots_capture"] == 5
+    assert own["pages_checked"] == 9 and own["pages_with_robots_capture"] == 6
     rules = own["rules"]
     assert rules["robots_gptbot"]["top_domains"] == [{"domain": "blocked.example", "pages": 2, "dropped": 2}]
     assert (rules["noimageai"]["pages"], rules["noimageai"]["dropped"]) == (2, 0)  # tagged, never dropped
     prepared = stats["prepared"]["web_optout"]
-    assert (prepared["robots_records"], prepared["robots_captures_used"], prepared["robots_hosts"]) == (3, 2, 2)
+    # elsewhere.example has no page in the run; the redirect's target is kept for moved.example's
+    assert (prepared["robots_records"], prepared["robots_captures_used"], prepared["robots_hosts"]) == (5, 4, 4)
+    assert prepared["robots_capture_kinds"]["redirect"] == 1
 
 
 def test_curator_stats_and_the_report_show_the_opt_outs(optout_run, capsys):
@@ -267,12 +274,12 @@ def test_the_card_of_the_run_shows_the_opt_out_counts_of_its_stats(optout_run, c
     stats = json.loads((optout_run / "stats" / "annotated.json").read_text())
     assert card["web_optout"]["rules"] == stats["stage_stats"]["web_optout"]["rules"]
     web = next(s for s in card["stages"] if s["name"] == "web_optout")
-    assert web["removed"] == stats["dropped"] and web["documents_removed"] == 4
+    assert web["removed"] == stats["dropped"] and web["documents_removed"] == 5
     assert web["settings"]["robots_warcs"] and card["sources"][0]["snapshot"] == "CC-MAIN-2024-22"
     assert card["code_licenses"] is None
     md = (optout_run / "card.md").read_text()
     assert "| robots_gptbot | blocked.example | 2 | 2 |" in md
-    assert "8 pages checked, 5 with a robots.txt capture (3 captures read, 0 unreadable, 2 hosts of the run)" in md
+    assert "9 pages checked, 6 with a robots.txt capture (5 captures read, 0 unreadable, 4 hosts kept)" in md
 
 
 def test_the_bundled_samples_pages_against_robots_captures_built_for_their_hosts(tmp_path):
