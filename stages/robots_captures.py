@@ -289,15 +289,21 @@ class RobotsRules:
 
         return Protego.parse(self.body[i].as_py())
 
-    def _nearest(self, h: int, when: int | None) -> int | None:
+    def _nearest(self, h: int, when: int | None, final: bool = False) -> int | None:
+        """The capture of host hash `h` in force at `when` (see the module docstring); with
+        `final`, the nearest that is not itself a redirect, if the host has one (an http ->
+        https redirect leads to the same host)."""
         lo = int(np.searchsorted(self.h, h, "left"))
         hi = int(np.searchsorted(self.h, h, "right"))
         if lo == hi:
             return None
-        if when is None:
-            return hi - 1
-        i = lo + int(np.searchsorted(self.at[lo:hi], when, "right"))
-        return i - 1 if i > lo else lo
+        cut = hi if when is None else lo + int(np.searchsorted(self.at[lo:hi], when, "right"))
+        first = cut - 1 if cut > lo else lo
+        if final:  # at or before `when`, latest first; then later ones
+            for i in (*range(cut - 1, lo - 1, -1), *range(cut, hi)):
+                if self.kind[i] != REDIRECT:
+                    return i
+        return first
 
     def capture(self, url: str | None, date: str | None) -> int | None:
         """The row of the capture that governs `url` fetched at `date` (a WARC-Date), a
@@ -307,7 +313,7 @@ class RobotsRules:
         for _ in range(MAX_REDIRECTS):
             if i is None or self.kind[i] != REDIRECT:
                 return i
-            j = self._nearest(int(self.target[i]), when)
+            j = self._nearest(int(self.target[i]), when, final=True)
             if j is None:
                 return i
             i = j

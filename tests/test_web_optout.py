@@ -111,6 +111,21 @@ def test_a_redirect_is_followed_to_its_targets_capture_or_stays_unknown(tmp_path
     assert alone.meaning(j) == "redirect" and alone.disallowed(j, "http://b.example/page", ["CCBot"]) == []
 
 
+def test_a_redirect_to_the_same_host_on_https_leads_to_that_capture(tmp_path):
+    from stages.robots_captures import CAPTURE_SCHEMA
+
+    warc = O.write_warc(tmp_path / "self.warc.gz", [
+        O.robots("https://self.example", "User-agent: GPTBot\nDisallow: /\n", "2024-05-01T00:00:00Z"),
+        O.robots("http://self.example", "", "2024-05-01T00:00:05Z", "301 Moved Permanently",
+                 [("Location", "https://self.example/robots.txt")]),
+    ])
+    rows = sorted(read_captures(str(warc), 4096), key=lambda r: (r["h"], r["at"]))
+    write_rules([pa.RecordBatch.from_pylist(rows, schema=CAPTURE_SCHEMA)], tmp_path / "self.arrow")
+    rules = RobotsRules(tmp_path / "self.arrow")
+    i = rules.capture("http://self.example/a", "2024-05-02T00:00:00Z")
+    assert rules.meaning(i) == "rules" and rules.disallowed(i, "http://self.example/a", ["GPTBot"]) == ["GPTBot"]
+
+
 def test_the_capture_in_force_when_the_page_was_fetched_applies(tmp_path):
     rules = _rules(tmp_path)
     url = "https://a.example/private/page"
