@@ -175,6 +175,14 @@ def _capture(record, max_bytes: int, read_capped) -> dict[str, Any] | None:
     }
 
 
+def url_hosts(batches):
+    """Arrow batches of page URLs -> batches of their `host_key`s: the run's hosts as the
+    lookups will name them (with a non-default port)."""
+    for batch in batches:
+        hosts = [host_key(u) for u in batch.column(0).to_pylist()]
+        yield pa.RecordBatch.from_arrays([pa.array(hosts, pa.string())], names=["host"])
+
+
 def _capture_batches(batches, files: list[str], max_bytes: int):
     for batch in batches:
         for i in batch.column(0).to_pylist():
@@ -209,10 +217,10 @@ def write_rules(batches: Iterable[pa.RecordBatch], path: Path) -> int:
     return n
 
 
-def build_rules(spark, files: list[str], hosts_df, max_bytes: int, work_dir: Path) -> tuple[Path, dict[str, Any]]:
-    """Read the captures (one Spark task per file), keep those of `hosts_df`'s hosts (column
-    `host`) and of the hosts their redirects lead to, write the rules file under `work_dir`;
-    (its path, counts for the stats)."""
+def build_rules(spark, files: list[str], urls_df, max_bytes: int, work_dir: Path) -> tuple[Path, dict[str, Any]]:
+    """Read the captures (one Spark task per file), keep those of the hosts of `urls_df`'s
+    pages (its one column: their URLs) and of the hosts their redirects lead to, write the
+    rules file under `work_dir`; (its path, counts for the stats)."""
     import shutil
     import uuid
     from functools import partial
@@ -231,7 +239,8 @@ def build_rules(spark, files: list[str], hosts_df, max_bytes: int, work_dir: Pat
             F.sum(F.col("truncated").cast("long")).alias("truncated"),
         ).collect()[0]
         good = captures.where(F.col("error").isNull())
-        wanted = hosts_df.select("host").where(F.col("host").isNotNull()).distinct()
+        hosts = urls_df.mapInArrow(url_hosts, spark_schema(pa.schema([("host", pa.string())])))
+        wanted = hosts.where(F.col("host").isNotNull()).distinct()
         kept = good.join(wanted, "host").select("h").distinct()
         frontier = kept
         for _ in range(MAX_REDIRECTS):  # the hosts redirects lead to, hop by hop

@@ -122,8 +122,8 @@ class WebOptOut(Stage):
             return settings, {"robots_files": 0}
         if settings.domains is not None:
             df = df.where(F.col("domain").isin(settings.domains))
-        hosts = df.select(_host_expr(F).alias("host"))
-        path, info = build_rules(spark, expand_paths(settings.robots_warcs), hosts, settings.max_robots_bytes, work_dir)
+        urls = df.select("url").where(F.col("url").isNotNull())
+        path, info = build_rules(spark, expand_paths(settings.robots_warcs), urls, settings.max_robots_bytes, work_dir)
         return settings.model_copy(update={"rules_file": str(path)}), info
 
     @classmethod

@@ -334,3 +334,12 @@ def test_broken_meta_tags_cost_their_neighbours_nothing():
     many: dict = {}
     record_signals(None, "<head>" + "<meta name=robots content='noai, x'>" * 50 + "</head>", many)
     assert many["robots_meta"].count("\n") == 7  # at most MAX_LINES lines kept
+
+
+def test_hosts_are_matched_without_scheme_but_with_a_non_default_port():
+    from stages.robots_captures import host_key, url_hosts
+
+    batch = pa.RecordBatch.from_arrays([pa.array(["https://A.Example:8443/x", "http://a.example:80/", "not a url", None])],
+                                       names=["url"])
+    assert next(url_hosts([batch])).column(0).to_pylist() == ["a.example:8443", "a.example", None, None]
+    assert host_key("https://a.example/robots.txt") == host_key("http://a.example/robots.txt")
