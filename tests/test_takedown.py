@@ -64,9 +64,9 @@ def _reshard(demo_run, spark, folder: Path, **shards) -> Path:
 @pytest.fixture(scope="module")
 def multi_shard_run(demo_run, spark, tmp_path_factory):
     """The demo's shards (best_fit, four formats, 512 and 2048) cut into about six shards."""
-    m, results, _ = demo_run
-    tokens = json.loads((m.run_dir / "stats" / "mix.json").read_text())["tokens_out"]
-    return _reshard(demo_run, spark, tmp_path_factory.mktemp("multi"), tokens_per_shard=max(tokens // 6, 1000))
+    m, _, _ = demo_run
+    tokens = json.loads((m.run_dir / "shards" / "manifest.json").read_text())["seq_lens"]["512"]["tokens"]
+    return _reshard(demo_run, spark, tmp_path_factory.mktemp("multi"), tokens_per_shard=max(tokens // 6, 4096))
 
 
 def _file_hashes(shards: Path) -> dict[str, str]:
@@ -184,7 +184,12 @@ def test_takedown_of_a_site_from_a_multi_shard_run(multi_shard_run, tmp_path, ca
     # the record is shown, accounting still adds up; the same takedown again changes nothing
     assert main(["stats", str(run)]) == 0
     out = capsys.readouterr().out
-    assert "takedowns" in out and site in out and "accounting: ok" in out
+    assert "takedowns (removed from the built shards" in out and "accounting: ok" in out
+    assert main(["stats", str(run), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert [r["domains"] for r in info["takedowns"]] == [[site]] and not info["accounting_problems"]
+    web = next(r for r in info["mixture"] if r["domain"] == "web")
+    assert web["realised_tokens"] == top["mixture"]["realised"]["web"]["tokens"]
     again = _file_hashes(shards)
     assert main(["takedown", str(run), "--domain", site]) == 0
     assert "nothing to remove" in capsys.readouterr().out
