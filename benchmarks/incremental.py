@@ -62,7 +62,7 @@ def takedown_figures(args) -> dict:
     path = work / "m.yaml"
     path.write_text(yaml.safe_dump(manifest))
     # first up to the mixture, to size the shards so that there are exactly N_SHARDS of them
-    subprocess.run([*curator, "-q", "run", str(path), "--until", "mix"], check=True, cwd=ROOT)
+    subprocess.run([*curator, "-q", "run", str(path), "--until", "mix"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     run = work / "runs" / "takedown"
     tokens = json.loads((run / "stats" / "mixed.json").read_text())["tokens_out"]
     manifest["shards"]["tokens_per_shard"] = max(-(-tokens // N_SHARDS), 4096)
@@ -89,11 +89,14 @@ def takedown_figures(args) -> dict:
     seconds = time.perf_counter() - started
     after = _hashes(run / "shards")
     changed = {k.split("/")[-1].split(".")[0] for k in before if before[k] != after[k]}
+    lineage = sum(p.stat().st_size for p in (run / "shards" / "lineage").rglob("*.parquet"))
+    shard_bytes = sum(p.stat().st_size for p in (run / "shards" / "2048").glob("shard-*"))
     return {
         "takedown_warc_files": len(files), "takedown_shards": n_shards, "takedown_tokens_total": tokens,
         "takedown_site_tokens": rec["tokens"], "takedown_documents": rec["documents"],
         "takedown_shards_rewritten": rec["shards_rewritten"], "takedown_shards_changed_on_disk": len(changed),
         "takedown_seconds": round(seconds, 3), "shards_phase_seconds": shards_seconds,
+        "lineage_bytes_share": round(lineage / shard_bytes, 4) if shard_bytes else None,
         "takedown_seconds_ratio": round(seconds / shards_seconds, 4) if shards_seconds else None,
     }
 

@@ -238,3 +238,45 @@ def test_bad_requests_are_one_line_errors(demo_run, tmp_path, capsys, bad):
     assert main(["takedown", str(m.run_dir), *bad]) == 2
     err = capsys.readouterr().err
     assert err.startswith("curator: error: ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("packing,fmt", [("best_fit", "parquet"), ("concat", "arrayrecord")])
+def test_windows_alone_rebuild_the_same_shard(demo_run, spark, tmp_path, packing, fmt):
+    """A run holding only packed windows is rebuilt from them and the lineage's pieces to the
+    same bytes as a run that also has the Megatron stream to read from."""
+    from curator.takedown import selection, takedown
+
+    settings = {"packing": packing, "seq_lens": [512], "tokens_per_shard": 20000}
+    alone = _reshard(demo_run, spark, tmp_path / "alone", formats=[fmt], **settings)
+    both = _reshard(demo_run, spark, tmp_path / "both", formats=[fmt, "megatron"], **settings)
+    docs = [r for d in _documents(alone / "shards", 512) for r in d]
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(r["id"] for r in docs[3::7]) + "\n")
+    for run in (alone, both):
+        assert takedown(run, selection(ids_file=str(ids)))["documents"] > 0
+    files = sorted(p.name for p in (alone / "shards" / "512").glob(f"shard-*.{'parquet' if fmt == 'parquet' else 'array_record'}"))
+    assert files
+    for name in files:
+        assert (alone / "shards" / "512" / name).read_bytes() == (both / "shards" / "512" / name).read_bytes()
+
+
+def test_a_takedown_writes_what_a_build_without_the_documents_writes(multi_shard_run, spark, tmp_path):
+    """Every shard file after a takedown equals what the shards phase writes from the mixture
+    without those documents: the takedown is a rebuild of the affected shards, nothing else."""
+    from pyspark.sql import functions as F
+
+    from curator.takedown import selection, takedown
+    from stages.shards import write_shards
+
+    run = _copy_run(multi_shard_run, tmp_path)
+    site = _site_in_one_shard(run / "shards")
+    rec = takedown(run, selection([site]))
+    gone = [r["id"] for d in _documents(multi_shard_run / "shards", 512) for r in d if r["host"] == site]
+    assert rec["documents"] == len(gone) > 0
+    top = json.loads((run / "shards" / "manifest.json").read_text())
+    df = spark.read.parquet(str(run / "mixed")).where(F.col("drop_reason").isNull() & ~F.col("id").isin(gone))
+    fresh = tmp_path / "fresh"
+    write_shards(df, str(fresh), [512, 2048], top["tokenizer"]["vocab_size"], len(top["seq_lens"]["512"]["shards"]),
+                 top["seed"], top["formats"],
+                 packing={"packing": top["packing"], "pad_id": top["pad_id"], "lookahead": top["lookahead"]})
+    assert _file_hashes(fresh) == _file_hashes(run / "shards")
