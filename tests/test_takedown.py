@@ -53,10 +53,14 @@ def _reshard(demo_run, spark, folder: Path, **shards) -> Path:
 
     m, _, _ = demo_run
     run = _copy_run(m.run_dir, folder)
+    from curator.manifest import ShardSettings
+
     m2 = m.model_copy(deep=True)
     m2.output.dir = str(run.parent)
-    for k, v in shards.items():
-        setattr(m2.shards, k, v)
+    settings = {**m.shards.model_dump(exclude_none=True), **shards}
+    if "stages" in shards:
+        settings.pop("seq_lens")
+    m2.shards = ShardSettings.model_validate(settings)
     Pipeline(m2, spark=spark, log=lambda s: None).run()
     return run
 
@@ -280,3 +284,26 @@ def test_a_takedown_writes_what_a_build_without_the_documents_writes(multi_shard
                  top["seed"], top["formats"],
                  packing={"packing": top["packing"], "pad_id": top["pad_id"], "lookahead": top["lookahead"]})
     assert _file_hashes(fresh) == _file_hashes(run / "shards")
+
+
+def test_takedown_from_training_stages(demo_run, spark, tmp_path):
+    """With shards.stages each shard belongs to one sequence length: only that shard of that
+    stage is rewritten, and the stages together still account for the mixture."""
+    from curator.runstats import collect
+    from curator.takedown import selection, takedown
+
+    run = _reshard(demo_run, spark, tmp_path, formats=["megatron", "olmo"], tokens_per_shard=8192,
+                   stages=[{"seq_len": 512, "fraction": 0.6}, {"seq_len": 2048, "fraction": 0.4}])
+    shards = run / "shards"
+    top = json.loads((shards / "manifest.json").read_text())
+    assert top["stages"] and sum(len(e["shards"]) for e in top["seq_lens"].values()) >= 3
+    docs = [(n, r) for n in (512, 2048) for d in _documents(shards, n) for r in d]
+    site = next(r["host"] for _, r in docs if r["host"])
+    before = _file_hashes(shards)
+    rec = takedown(run, selection([site]))
+    assert rec["tokens"] == sum(r["tokens"] for _, r in docs if r["host"] == site) > 0
+    after = _file_hashes(shards)
+    changed = {k for k in before if before[k] != after[k]}
+    assert len({k.split(".")[0] for k in changed}) == rec["shards_rewritten"]
+    assert not any(r["host"] == site for n in (512, 2048) for d in _documents(shards, n) for r in d)
+    assert not collect(run)["accounting_problems"]
