@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -25,26 +26,33 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-BENCH_WARC = ROOT.parent / "shared" / "corpus" / "bench-warc"
-N_SHARDS = 20
+TAKEDOWN_WARC = ROOT.parent / "shared" / "corpus" / "bench-warc"
+TAKEDOWN_SHARDS = 20
 
 
-def _hashes(shards: Path) -> dict[str, str]:
+def _takedown_hashes(shards: Path) -> dict[str, str]:
     return {str(p.relative_to(shards)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(shards.rglob("*")) if p.is_file() and "lineage" not in p.parts and p.suffix != ".json"}
 
 
 def takedown_figures(args) -> dict:
     """Build a 20-shard run of the bench corpus, take down one site, time both."""
+    files = sorted(TAKEDOWN_WARC.glob("*.warc.gz"))[: 1 if args.quick else 3]
+    if not files:
+        raise SystemExit(f"no bench corpus at {TAKEDOWN_WARC}")
+    work = Path(tempfile.mkdtemp(prefix="bench-incremental-"))
+    try:
+        return _takedown_run(files, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # made above, for this run only
+
+
+def _takedown_run(files: list[Path], work: Path) -> dict:
     import subprocess
 
     import pyarrow.parquet as pq
     import yaml
 
-    files = sorted(BENCH_WARC.glob("*.warc.gz"))[: 1 if args.quick else 3]
-    if not files:
-        raise SystemExit(f"no bench corpus at {BENCH_WARC}")
-    work = Path(tempfile.mkdtemp(prefix="bench-incremental-"))
     manifest = {
         "run": "takedown",
         "sources": [{"name": "web", "kind": "warc", "inputs": [str(f) for f in files], "domain": "web"}],
@@ -61,11 +69,11 @@ def takedown_figures(args) -> dict:
     curator = [sys.executable, "-m", "curator.cli"]
     path = work / "m.yaml"
     path.write_text(yaml.safe_dump(manifest))
-    # first up to the mixture, to size the shards so that there are exactly N_SHARDS of them
+    # first up to the mixture, to size the shards so that there are exactly TAKEDOWN_SHARDS of them
     subprocess.run([*curator, "-q", "run", str(path), "--until", "mix"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     run = work / "runs" / "takedown"
     tokens = json.loads((run / "stats" / "mixed.json").read_text())["tokens_out"]
-    manifest["shards"]["tokens_per_shard"] = max(-(-tokens // N_SHARDS), 4096)
+    manifest["shards"]["tokens_per_shard"] = max(-(-tokens // TAKEDOWN_SHARDS), 4096)
     path.write_text(yaml.safe_dump(manifest))
     subprocess.run([*curator, "-q", "run", str(path)], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     shards_seconds = json.loads((run / "stats" / "shards.json").read_text())["seconds"]
@@ -80,14 +88,14 @@ def takedown_figures(args) -> dict:
                 where.setdefault(r["host"], set()).add(k)
                 tokens_of[r["host"]] = tokens_of.get(r["host"], 0) + r["tokens"]
     site = max((h for h, s in where.items() if len(s) == 1), key=lambda h: (tokens_of[h], h))
-    before = _hashes(run / "shards")
+    before = _takedown_hashes(run / "shards")
 
     from curator.takedown import selection, takedown
 
     started = time.perf_counter()
     rec = takedown(run, selection([site]))
     seconds = time.perf_counter() - started
-    after = _hashes(run / "shards")
+    after = _takedown_hashes(run / "shards")
     changed = {k.split("/")[-1].split(".")[0] for k in before if before[k] != after[k]}
     lineage = sum(p.stat().st_size for p in (run / "shards" / "lineage").rglob("*.parquet"))
     shard_bytes = sum(p.stat().st_size for p in (run / "shards" / "2048").glob("shard-*"))
