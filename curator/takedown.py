@@ -185,7 +185,7 @@ def _stream(folder: Path, shard: dict, seq_len: int, docs: pa.Table, seq_path: P
 def _rewrite(out: Path, top: dict, per_len: dict, g: _Group, keep: np.ndarray) -> list[dict]:
     """Rebuild shard `g` from the copies where `keep`; returns the writer's rows."""
     from curator.inspect_shards import verify
-    from stages.lineage import SOURCE_FIELDS
+    from stages.lineage import SOURCE_FIELDS, paths
     from stages.shards import _ShardGroup, shard_name
 
     name = shard_name(g.shard)
@@ -193,9 +193,12 @@ def _rewrite(out: Path, top: dict, per_len: dict, g: _Group, keep: np.ndarray) -
         verify(out / str(n), per_len[n], only=name)  # the bytes we read back are the ones listed
     n0 = g.seq_lens[0]
     entry = next(s for s in per_len[n0]["shards"] if s["shard"] == g.shard)
-    from stages.lineage import paths
-
-    stream = _stream(out / str(n0), entry, n0, g.docs, paths(out, n0, name)[1])
+    seq_path = paths(out, n0, name)[1]
+    try:
+        stream = _stream(out / str(n0), entry, n0, g.docs, seq_path)
+    except (IndexError, ValueError, OSError, pa.ArrowInvalid) as e:  # lineage not matching the windows
+        raise ManifestError(f"{shown(seq_path)}: cannot put {name} back together from its lineage ({e}); "
+                            f"rebuild the shards phase") from None
     total = int(pc.sum(g.docs["tokens"]).as_py() or 0)
     if stream.size != total:
         raise AccountingError(f"{shown(out / str(n0))}: {name} holds {stream.size} tokens, its lineage {total}; "
