@@ -124,6 +124,13 @@ def _parser() -> argparse.ArgumentParser:
     ins.add_argument("path", help="a run directory (has stats/) or a shard")
     ins.add_argument("-n", type=int, default=5, help="how many documents to show (default 5)")
     ins.add_argument("--reason", help="drop reason, e.g. gopher_quality.word_count; without it, list the reasons")
+    td = add("takedown", help="remove a site's (or listed URLs' or ids') documents from a run's built shards")
+    td.add_argument("run_dir")
+    td.add_argument("--domain", action="append", default=[], metavar="HOST",
+                    help="a site: its host and every subdomain (repeatable)")
+    td.add_argument("--urls", metavar="FILE", help="exact URLs, one a line")
+    td.add_argument("--ids", metavar="FILE", help="document ids, one a line")
+    td.add_argument("--dry-run", action="store_true", help="say what would change; write nothing")
     ev = add("evalsets", help="evaluation sets for the decontaminate stage (see curator/evalsets.py)")
     ev_sub = ev.add_subparsers(dest="evalsets_command", required=True)
     ei = ev_sub.add_parser("import", help="convert local eval files into the folder of JSONL the stage reads (nothing is downloaded)")
@@ -372,6 +379,12 @@ def _mix(args) -> int:
     return mix_fit.mix_fit(args.results, args.maximize, args.min, args.max, args.max_epochs, args.seed)
 
 
+def _takedown(args) -> int:
+    from curator.takedown import main
+
+    return main(args)
+
+
 def _inspect(args) -> int:
     from pathlib import Path
 
@@ -390,7 +403,7 @@ def _inspect(args) -> int:
 COMMANDS = {
     "run": _run, "validate": _validate, "schema": _schema, "assets": _assets, "stats": _stats,
     "diff": _diff, "report": _report, "mix": _mix, "inspect": _inspect, "train": _train,
-    "evalsets": _evalsets, "card": _card,
+    "evalsets": _evalsets, "card": _card, "takedown": _takedown,
 }
 """Subcommand -> handler(args) -> exit code; each handler imports what it needs."""
 

@@ -558,8 +558,9 @@ class Pipeline:
             "mixture": {"plan": mix["plan"], "realised": mix["realised"]},
             "packing": cfg.packing,
             "pad_id": pad_id,
+            "lookahead": cfg.lookahead,
         }
-        top = {**common, "seq_lens": {}}
+        top = {**common, "seq_lens": {}, "lineage": "lineage"}  # stages/lineage.py
         if stage_plan is not None:
             top["stages"] = [{"seq_len": n, "share": f, "shards": k, "curriculum": cfg.curriculum}
                              for n, f, k in zip(stage_plan.seq_lens, stage_plan.fractions, stage_plan.n_shards)]

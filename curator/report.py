@@ -177,6 +177,15 @@ def print_stats(run_dir: str | Path, console=None, max_rows: int = 20) -> dict[s
                       T(_share(s.get("documents_cut_share"))), T(_share(s.get("padding_share"))))
         console.print(t)
 
+    if info["takedowns"]:
+        t = Table(title="takedowns (removed from the built shards; curator takedown)")
+        for col in ("at", "domains", "urls", "ids", "documents", "tokens", "shards rewritten"):
+            t.add_column(col, justify="left" if col in ("at", "domains") else "right")
+        for r in info["takedowns"]:
+            t.add_row(T(r["at"]), T(", ".join(r["domains"]) or "-"), *(T(_n(r[c])) for c in (
+                "urls", "ids", "documents", "tokens", "shards_rewritten")))
+        console.print(t)
+
     if info["accounting_problems"]:
         console.print(T("accounting: documents do not add up:", style="bold red"))
         for p in info["accounting_problems"]:

@@ -151,15 +151,17 @@ def accounting_problems(stats: dict[str, dict[str, Any]]) -> list[str]:
     for phase, s in stats.items():
         if phase == "shards":
             mix = stats.get("mix", {})
+            gone = s.get("taken_down", {})  # curator takedown: removed from the shards on purpose
+            gone_t, gone_d = gone.get("tokens", 0), gone.get("documents", 0)
             if s.get("stages"):  # each copy in one stage: the stages together hold the mixture
-                t = sum(sl["tokens"] for sl in s.get("seq_lens", {}).values())
-                d = sum(sl["documents"] for sl in s.get("seq_lens", {}).values())
+                t = sum(sl["tokens"] for sl in s.get("seq_lens", {}).values()) + gone_t
+                d = sum(sl["documents"] for sl in s.get("seq_lens", {}).values()) + gone_d
                 if mix and (t, d) != (mix.get("tokens_out"), mix.get("documents_out")):
                     problems.append(f"shards stages: {t} tokens of {d} documents, mixture gave "
                                     f"{mix.get('tokens_out')} tokens of {mix.get('documents_out')} documents")
                 continue
             for n, sl in s.get("seq_lens", {}).items():
-                if mix and (sl["tokens"], sl["documents"]) != (mix.get("tokens_out"), mix.get("documents_out")):
+                if mix and (sl["tokens"] + gone_t, sl["documents"] + gone_d) != (mix.get("tokens_out"), mix.get("documents_out")):
                     problems.append(
                         f"shards seq_len {n}: {sl['tokens']} tokens of {sl['documents']} documents, mixture "
                         f"gave {mix.get('tokens_out')} tokens of {mix.get('documents_out')} documents"
@@ -341,9 +343,11 @@ def score_histograms(run_dir: str | Path) -> list[dict[str, Any]]:
 
 def mixture(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     mix = stats.get("mix", {})
+    shards = stats.get("shards", {})
+    realised = shards["mixture"]["realised"] if shards.get("taken_down") else mix.get("realised", {})  # after takedowns
     rows = []
     for domain, p in mix.get("plan", {}).items():
-        real = mix.get("realised", {}).get(domain, {})
+        real = realised.get(domain, {})
         rows.append({
             "domain": domain,
             "weight": p["weight"],
@@ -384,6 +388,13 @@ def subdoc(stats: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
         "top_removed_lines": [{"line": str(x.get("line", "")), "docs": x.get("docs", 0)}
                               for x in lines if isinstance(x, dict)][:20],
     }
+
+
+def takedowns(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The records `curator takedown` kept in RUN/stats/takedowns.json (curator/takedown.py)."""
+    from curator.takedown import load_records
+
+    return load_records(run_dir)
 
 
 def shards(run_dir: str | Path, stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -494,6 +505,7 @@ def collect(run_dir: str | Path) -> dict[str, Any]:
         "shards": shards(run_dir, stats),
         "tokens_out": stats.get("mix", {}).get("tokens_out"),
         "accounting_problems": accounting_problems(stats),
+        "takedowns": takedowns(run_dir),
         "seconds": {p: s.get("seconds") for p, s in stats.items()},
         "bytes_written": {p: s.get("bytes_written") for p, s in stats.items()},
     })

@@ -18,6 +18,7 @@ from functools import partial
 import numpy as np
 import pyarrow as pa
 
+from stages.lineage import SOURCE_FIELDS, LineageWriter, source_columns
 from stages.packing import BestFitPacker, ConcatPacker, length_histogram
 from stages.shard_writers import WRITERS, WindowPacker
 
@@ -59,6 +60,7 @@ class _ShardGroup:
         self.parts: dict[int, tuple] = {}
         self.writers = []
         self.lengths = array("q")
+        self.lineage = LineageWriter(out_dir, shard_name(shard), seq_lens, self.best_fit)
         try:
             for n in seq_lens:
                 prefix = f"{out_dir}/{n}/{shard_name(shard)}"
@@ -79,14 +81,18 @@ class _ShardGroup:
             raise
         self.megatron_sequences = {n: 0 for n in seq_lens}
 
-    def _batch(self, batch, ws) -> None:
+    def _batch(self, batch, ws, n: int, packer) -> None:
         if batch is None:
             return
+        if self.best_fit:
+            self.lineage.add_pieces(n, packer.windows - len(batch), batch.pieces)
         for f in ("parquet", "arrayrecord"):
             if f in ws:
                 ws[f].add_batch(batch)
 
-    def add(self, ids: np.ndarray, doc_id: str) -> None:
+    def add(self, ids: np.ndarray, doc_id: str, source: dict | None = None) -> None:
+        """One document copy; `source` (copy, host and `stages.lineage.SOURCE_FIELDS`) goes to the lineage."""
+        self.lineage.add_document(doc_id, int(ids.size), source or {})
         self.documents += 1
         self.tokens += ids.size
         self.lengths.append(ids.size)
@@ -101,13 +107,13 @@ class _ShardGroup:
                     for window in window_packer.add(ids):
                         ws["megatron"].add(window)
                         self.megatron_sequences[n] += 1
-            self._batch(packer.add(ids), ws)
+            self._batch(packer.add(ids), ws, n, packer)
 
     def close(self) -> list[dict]:
         rows = []
         hist = length_histogram(np.frombuffer(self.lengths, dtype=np.int64) if self.lengths else np.zeros(0, np.int64))
         for n, (packer, window_packer, ws) in self.parts.items():
-            self._batch(packer.flush(), ws)
+            self._batch(packer.flush(), ws, n, packer)
             if window_packer is not None:
                 tail = window_packer.flush()
                 if tail is not None:
@@ -125,11 +131,25 @@ class _ShardGroup:
                 "sequences": packer.windows, "files": json.dumps(files, sort_keys=True),
                 "stats": json.dumps(stats, sort_keys=True),
             })
+        self.lineage.close({r["seq_len"]: json.loads(r["stats"]) for r in rows})
         return rows
 
     def abort(self) -> None:
         for writer in self.writers:
             writer.abort()
+
+
+def _sources(batch) -> list[dict]:
+    """Per row: its copy number, URL host (web) and source fields, for the lineage."""
+    from classifiers.url_blocklist import host_of
+
+    cols = {k: batch.column(k).to_pylist() for k in ("copy", *SOURCE_FIELDS)}
+    out = []
+    for i in range(batch.num_rows):
+        row = {k: v[i] for k, v in cols.items()}
+        row["host"] = host_of(row["url"]) or None if row["kind"] == "warc" and row["url"] else None
+        out.append(row)
+    return out
 
 
 def _write_partition(batches, out_dir: str, targets: list, vocab_size: int, formats: list[str], packing: dict,
@@ -144,6 +164,7 @@ def _write_partition(batches, out_dir: str, targets: list, vocab_size: int, form
             shards = batch.column("shard").to_numpy()
             ids = batch.column("input_ids")
             doc_ids = batch.column("id").to_pylist()
+            sources = _sources(batch)
             for i in range(batch.num_rows):
                 s = int(shards[i])
                 if group is None or group.global_shard != s:
@@ -152,7 +173,7 @@ def _write_partition(batches, out_dir: str, targets: list, vocab_size: int, form
                     seq_lens, local = targets[s]
                     group = _ShardGroup(out_dir, local, seq_lens, vocab_size, formats, packing)
                     group.global_shard = s
-                group.add(ids[i].values.to_numpy(zero_copy_only=False), doc_ids[i])
+                group.add(ids[i].values.to_numpy(zero_copy_only=False), doc_ids[i], sources[i])
         if group is not None:
             rows += group.close()
             group = None
@@ -178,7 +199,7 @@ def write_shards(
     from curator.schema import spark_schema
 
     packing = {"packing": "concat", "pad_id": 0, "lookahead": 1024, **(packing or {})}
-    copies = df.select("id", "input_ids", "n_tokens",
+    copies = df.select("id", "input_ids", "n_tokens", *source_columns(df),
                        F.explode(F.sequence(F.lit(0), F.col("repeats") - 1)).alias("copy"))
     key = F.xxhash64(F.lit(seed), F.col("id"), F.col("copy"))
     copies = copies.withColumn("key", key)
@@ -201,7 +222,7 @@ def write_shards(
 
     fn = partial(_write_partition, out_dir=out_dir, targets=targets, vocab_size=vocab_size,
                  formats=list(formats), packing=packing, fault=faults.settings())
-    meta = ordered.select("shard", "id", "input_ids").mapInArrow(fn, spark_schema(SHARD_META)).collect()
+    meta = ordered.select("shard", "id", "input_ids", "copy", *SOURCE_FIELDS).mapInArrow(fn, spark_schema(SHARD_META)).collect()
     rows = []
     for r in meta:
         d = r.asDict()

@@ -1,0 +1,341 @@
+"""`curator takedown`: remove documents (a site, a list of URLs or ids) from built shards.
+
+The shards' lineage (stages/lineage.py) says which shard holds which document copy and
+where its tokens lie in the shard's document stream. A shard holding none of them is not
+touched (its files stay byte-identical). A shard holding some is checked against its
+manifest checksums, its document stream is read back from its own files, and it is
+rebuilt from its remaining documents, in their order, by the shards phase's own writer
+(`stages.shards._ShardGroup`): every format, every sequence length of the shard, the
+lineage, under temporary names renamed into place. The rewritten shard is therefore
+exactly what the shards phase writes for the same documents -- with concat packing the
+removed tokens are cut out of the stream and the rest re-cut into windows; with best_fit
+the remaining documents are re-packed (not replaced by padding: trainers would spend
+compute on the padding, and the shard would differ from a fresh build without them).
+
+Then the manifests (per sequence length and top), the shards phase's stats and marker
+(so a resumed run does not publish the old figures again) get the new files, sha256s,
+totals, packing figures and the mixture's realised tokens, and a record is appended to
+`RUN/stats/takedowns.json`. A second run of the same takedown finds nothing and writes
+nothing. Shards rebuilt later from an earlier phase hold the documents again: a takedown
+applies to the shards that exist.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from curator.errors import AccountingError, InputError, ManifestError
+from curator.terminal import shown
+
+MAX_LIST_BYTES = 256 << 20
+RECORDS = "takedowns.json"
+READ_ORDER = ("megatron", "olmo", "parquet", "arrayrecord")
+
+
+@dataclass
+class Selection:
+    """What to remove: sites (a host and its subdomains), exact URLs, document ids."""
+
+    domains: list[str] = field(default_factory=list)
+    urls: set[str] = field(default_factory=set)
+    ids: set[str] = field(default_factory=set)
+
+    def mask(self, docs: pa.Table) -> np.ndarray:
+        hit = np.zeros(docs.num_rows, dtype=bool)
+        if self.ids:
+            hit |= pc.is_in(docs["id"], pa.array(sorted(self.ids), pa.string())).to_numpy(zero_copy_only=False)
+        if self.urls:
+            hit |= pc.fill_null(pc.is_in(docs["url"], pa.array(sorted(self.urls), pa.string())), False).to_numpy(
+                zero_copy_only=False)
+        host = docs["host"]
+        for d in self.domains:
+            m = pc.or_(pc.equal(host, d), pc.ends_with(host, "." + d))
+            hit |= pc.fill_null(m, False).to_numpy(zero_copy_only=False)
+        return hit
+
+
+def _lines(path: str, what: str) -> list[str]:
+    from curator.rundir import read_bounded
+
+    try:
+        raw = read_bounded(path, MAX_LIST_BYTES)
+    except FileNotFoundError:
+        raise InputError(f"{shown(path)}: no such {what} file") from None
+    text = raw.decode("utf-8", "replace")
+    return [x.strip() for x in text.splitlines() if x.strip() and not x.lstrip().startswith("#")]
+
+
+def normalise_domain(d: str) -> str:
+    """`Example.COM.` / `*.example.com` -> `example.com`; a URL or an empty name is an InputError."""
+    out = d.strip().lower().rstrip(".")
+    out = out[2:] if out.startswith("*.") else out
+    if not out or "/" in out or ":" in out or " " in out:
+        raise InputError(f"--domain {d!r} is not a host name (give e.g. example.com; URLs go in --urls FILE)")
+    return out
+
+
+def selection(domains=(), urls_file: str | None = None, ids_file: str | None = None) -> Selection:
+    sel = Selection(domains=sorted({normalise_domain(d) for d in domains or ()}))
+    if urls_file:
+        sel.urls = set(_lines(urls_file, "URL list"))
+    if ids_file:
+        sel.ids = set(_lines(ids_file, "id list"))
+    if not (sel.domains or sel.urls or sel.ids):
+        raise InputError("nothing to take down: give --domain NAME, --urls FILE (one URL a line) or --ids FILE")
+    return sel
+
+
+def _read_json(path: Path) -> dict:
+    from curator.rundir import read_bounded
+
+    try:
+        return json.loads(read_bounded(path))
+    except FileNotFoundError:
+        raise ManifestError(f"{shown(path)} is missing: run the shards phase first") from None
+    except ValueError as e:
+        raise ManifestError(f"{shown(path)} is not valid JSON ({e}); rebuild the shards phase") from None
+
+
+@dataclass
+class _Group:
+    """One shard as the shards phase wrote it: its number in its folders and its sequence lengths."""
+
+    shard: int
+    seq_lens: list[int]
+    docs: pa.Table = None
+    stats: dict = field(default_factory=dict)  # seq_len -> packing figures
+
+
+def _groups(out: Path, top: dict) -> list[_Group]:
+    from stages.lineage import paths, read_documents
+    from stages.shards import shard_name
+
+    if "lineage" not in top:
+        raise ManifestError(f"{shown(out / 'manifest.json')} names no lineage: these shards were built before "
+                            f"lineage was written; re-run the shards phase, then the takedown")
+    if top.get("domains"):
+        raise ManifestError(f"{shown(out)} also holds per-domain shard sets (shards.per_domain), which takedown "
+                            f"does not rewrite yet; build without per_domain to take documents down")
+    lens = sorted(int(n) for n in top["seq_lens"])
+    if top.get("stages"):
+        groups = [_Group(s["shard"], [n]) for n in lens for s in top["seq_lens"][str(n)]["shards"]]
+    else:
+        groups = [_Group(s["shard"], lens) for s in top["seq_lens"][str(lens[0])]["shards"]]
+    for g in groups:
+        for n in g.seq_lens:
+            doc_path, _ = paths(out, n, shard_name(g.shard))
+            try:
+                table, stats = read_documents(doc_path)
+            except (OSError, pa.ArrowInvalid) as e:
+                raise ManifestError(f"{shown(doc_path)}: lineage unreadable ({e}); re-run the shards phase") from None
+            g.docs = table if g.docs is None else g.docs
+            g.stats[n] = stats
+    return groups
+
+
+def _stream(folder: Path, shard: dict, seq_len: int, docs: pa.Table, seq_path: Path) -> np.ndarray:
+    """The shard's document stream (all its copies' tokens, in order), read from its files:
+    the Megatron .bin or OLMo .npy hold it as is; packed windows are put back in order by
+    the lineage's pieces."""
+    files = shard["files"]
+    fmt = next(f for f in READ_ORDER if f in files)
+    first = folder / files[fmt]["files"][0]
+    if fmt == "megatron":  # one sequence per window (concat) or per document (best_fit)
+        dtype = "<u2" if files[fmt]["dtype"] == "uint16" else "<i4"
+        return np.fromfile(first, dtype=dtype).astype(np.int64)
+    if fmt == "olmo":
+        return np.fromfile(first, dtype="<u4").astype(np.int64)
+    if fmt == "parquet":
+        flat = pq.read_table(first, columns=["input_ids"]).column("input_ids").combine_chunks().values
+        flat = flat.to_numpy().astype(np.int64)
+    else:
+        from array_record.python.array_record_module import ArrayRecordReader
+
+        from stages.shard_writers import decode_example
+
+        reader = ArrayRecordReader(str(first))
+        try:
+            records = reader.read(list(range(reader.num_records()))) if reader.num_records() else []
+        finally:
+            reader.close()
+        flat = np.concatenate([decode_example(r)["input_ids"] for r in records] or [np.zeros(0, np.int64)])
+    seqs = pq.read_table(seq_path)
+    p = np.stack([seqs.column(c).to_numpy() for c in ("sequence", "segment", "document", "offset", "length")], axis=1)
+    p = p[np.lexsort((p[:, 1], p[:, 0]))]
+    length = p[:, 4]
+    before = np.cumsum(length) - length  # tokens of earlier pieces, then made relative to the window
+    first_piece = np.r_[0, np.flatnonzero(np.diff(p[:, 0])) + 1]
+    in_window = before - np.repeat(before[first_piece], np.diff(np.r_[first_piece, len(p)]))
+    offs = np.arange(length.sum()) - np.repeat(before, length)
+    starts = docs["start"].to_numpy()
+    stream = np.empty(int(length.sum()), dtype=np.int64)
+    stream[np.repeat(starts[p[:, 2]] + p[:, 3], length) + offs] = flat[np.repeat(p[:, 0] * seq_len + in_window, length) + offs]
+    return stream
+
+
+def _rewrite(out: Path, top: dict, per_len: dict, g: _Group, keep: np.ndarray) -> list[dict]:
+    """Rebuild shard `g` from the copies where `keep`; returns the writer's rows."""
+    from curator.inspect_shards import verify
+    from stages.lineage import SOURCE_FIELDS, paths
+    from stages.shards import _ShardGroup, shard_name
+
+    name = shard_name(g.shard)
+    for n in g.seq_lens:
+        verify(out / str(n), per_len[n], only=name)  # the bytes we read back are the ones listed
+    n0 = g.seq_lens[0]
+    entry = next(s for s in per_len[n0]["shards"] if s["shard"] == g.shard)
+    seq_path = paths(out, n0, name)[1]
+    try:
+        stream = _stream(out / str(n0), entry, n0, g.docs, seq_path)
+    except (IndexError, ValueError, OSError, pa.ArrowInvalid) as e:  # lineage not matching the windows
+        raise ManifestError(f"{shown(seq_path)}: cannot put {name} back together from its lineage ({e}); "
+                            f"rebuild the shards phase") from None
+    total = int(pc.sum(g.docs["tokens"]).as_py() or 0)
+    if stream.size != total:
+        raise AccountingError(f"{shown(out / str(n0))}: {name} holds {stream.size} tokens, its lineage {total}; "
+                              f"rebuild the shards phase")
+    rows = g.docs.filter(pa.array(keep)).to_pylist()
+    packing = {"packing": top["packing"], "pad_id": top["pad_id"], "lookahead": top.get("lookahead", 1024)}
+    group = _ShardGroup(str(out), g.shard, g.seq_lens, top["tokenizer"]["vocab_size"], top["formats"], packing)
+    try:
+        for r in rows:
+            source = {k: r[k] for k in ("copy", "host", *SOURCE_FIELDS)}
+            group.add(stream[r["start"] : r["start"] + r["tokens"]], r["id"], source)
+        return group.close()
+    except BaseException:
+        group.abort()
+        raise
+
+
+def _subtract(realised: dict, removed: dict) -> dict:
+    out = {}
+    for d, v in realised.items():
+        r = removed.get(d, {"documents": 0, "tokens": 0})
+        out[d] = {**v, "tokens": v["tokens"] - r["tokens"], "documents": v["documents"] - r["documents"]}
+    return out
+
+
+def takedown(run_dir: str | Path, sel: Selection, dry_run: bool = False, log=print) -> dict:
+    """Remove the selected documents from the run's shards; returns the record (also for a
+    dry run, which writes nothing). A record is appended only when something was removed."""
+    from curator.phases import MARKER, write_atomic
+    from stages.shards import summarise
+
+    started = time.perf_counter()
+    run = Path(run_dir)
+    out = run / "shards"
+    top = _read_json(out / "manifest.json")
+    per_len = {int(n): _read_json(out / e["manifest"]) for n, e in top["seq_lens"].items()}
+    groups = _groups(out, top)
+    record = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "domains": sel.domains,
+              "urls": len(sel.urls), "ids": len(sel.ids), "documents": 0, "tokens": 0, "shards_rewritten": 0,
+              "by_domain": {}, "sites": {}, "shards": []}
+    hits = []
+    for g in groups:
+        m = sel.mask(g.docs)
+        if not m.any():
+            continue
+        hits.append((g, m))
+        gone = g.docs.filter(pa.array(m)).to_pylist()
+        record["documents"] += len(gone)
+        record["tokens"] += sum(r["tokens"] for r in gone)
+        for r in gone:
+            d = record["by_domain"].setdefault(r["domain"] or "", {"documents": 0, "tokens": 0})
+            d["documents"] += 1
+            d["tokens"] += r["tokens"]
+            if r["host"]:
+                record["sites"][r["host"]] = record["sites"].get(r["host"], 0) + r["tokens"]
+        record["shards"].append({"shard": g.shard, "seq_lens": g.seq_lens, "documents": len(gone),
+                                 "tokens": sum(r["tokens"] for r in gone)})
+    record["shards_rewritten"] = len(hits)
+    if dry_run or not hits:
+        record["seconds"] = round(time.perf_counter() - started, 3)
+        return record
+
+    new_rows = {}
+    for g, m in hits:
+        for r in _rewrite(out, top, per_len, g, ~m):
+            new_rows[(r["seq_len"], r["shard"])] = r
+            g.stats[r["seq_len"]] = json.loads(r["stats"])
+    mixture = {**top["mixture"], "realised": _subtract(top["mixture"]["realised"], record["by_domain"])}
+    top["mixture"] = mixture
+    for n, man in per_len.items():
+        before = man["tokens"]
+        for s in man["shards"]:
+            r = new_rows.get((n, s["shard"]))
+            if r is not None:
+                s.update({k: r[k] for k in ("documents", "tokens", "sequences")})
+                s["files"] = {f: {k: d[k] for k in ("files", "bytes", "sha256", "dtype")}
+                              for f, d in json.loads(r["files"]).items()}
+        removed = sum(x["tokens"] for x in record["shards"] if n in x["seq_lens"])
+        man["tokens"] = sum(s["tokens"] for s in man["shards"])
+        man["documents"] = sum(s["documents"] for s in man["shards"])
+        man["sequences"] = sum(s["sequences"] for s in man["shards"])
+        if man["tokens"] != before - removed:
+            raise AccountingError(f"takedown: seq_len {n} holds {man['tokens']} tokens, expected {before - removed}")
+        stats = [{"stats": g.stats[n]} for g in groups if n in g.seq_lens]
+        man["packing_stats"] = {k: v for k, v in summarise(stats, n).items() if k != "seq_len"}
+        man["mixture"] = mixture
+        entry = top["seq_lens"][str(n)]
+        entry.update({k: man[k] for k in ("tokens", "documents", "sequences", "packing_stats")})
+        entry["shards"] = [{**s, "files": {f: {**d, "files": [f"{n}/{x}" for x in d["files"]]}
+                                           for f, d in s["files"].items()}} for s in man["shards"]]
+        write_atomic(out / str(n) / "manifest.json", json.dumps(man, indent=1, sort_keys=True) + "\n")
+    write_atomic(out / "manifest.json", json.dumps(top, indent=1, sort_keys=True) + "\n")
+
+    marker = _read_json(out / MARKER)
+    stats = marker["stats"]
+    for k, v in top["seq_lens"].items():
+        if k in stats.get("seq_lens", {}):
+            stats["seq_lens"][k].update({x: v[x] for x in ("tokens", "documents", "sequences")})
+            stats["seq_lens"][k]["packing"] = v["packing_stats"]
+    stats["mixture"] = mixture
+    gone = stats.get("taken_down", {"tokens": 0, "documents": 0})  # runstats' accounting adds these back
+    stats["taken_down"] = {"tokens": gone["tokens"] + record["tokens"], "documents": gone["documents"] + record["documents"]}
+    write_atomic(out / MARKER, json.dumps(marker, indent=1))
+    write_atomic(run / "stats" / "shards.json", json.dumps(stats, indent=1, sort_keys=True))
+
+    record["seconds"] = round(time.perf_counter() - started, 3)
+    records = load_records(run)
+    records.append(record)
+    write_atomic(run / "stats" / RECORDS, json.dumps(records, indent=1, sort_keys=True) + "\n")
+    return record
+
+
+def load_records(run_dir: str | Path) -> list[dict]:
+    """The run's takedown records (`RUN/stats/takedowns.json`), oldest first; [] when none."""
+    path = Path(run_dir) / "stats" / RECORDS
+    if not path.exists():
+        return []
+    data = _read_json(path)
+    if not isinstance(data, list):
+        raise ManifestError(f"{shown(path)} is not a JSON list of takedown records; move it away and re-run")
+    return data
+
+
+def main(args) -> int:
+    sel = selection(args.domain, args.urls, args.ids)
+    rec = takedown(args.run_dir, sel, dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    if not rec["documents"]:
+        print(f"takedown: nothing to remove in {shown(args.run_dir)} (no shard holds the selected documents)")
+        return 0
+    print(f"takedown: {verb} {rec['documents']} document copies, {rec['tokens']} tokens, "
+          f"from {rec['shards_rewritten']} shard(s) in {rec['seconds']:.2f}s")
+    for s in rec["shards"]:
+        print(f"  shard-{s['shard']:05d} (seq_len {', '.join(map(str, s['seq_lens']))}): "
+              f"{s['documents']} documents, {s['tokens']} tokens")
+    for d, v in sorted(rec["by_domain"].items()):
+        print(f"  mixture domain {d}: -{v['tokens']} tokens, -{v['documents']} documents")
+    if args.dry_run:
+        print("dry run: nothing was written")
+    return 0
