@@ -137,3 +137,43 @@ def test_index_header_and_settings_check(runs, tmp_path):
     (bad / "index.json").write_text("{" * 10)
     with pytest.raises(ManifestError, match="not readable JSON"):
         read_header(bad)
+
+
+def test_sample_run_again_against_its_own_index_keeps_nothing_and_names_itself(demo_run, spark, tmp_path, capsys):
+    """The bundled sample, saved as an index with the CLI, then run again (extract and annotate
+    reused) against it: every document that entered dedup was released already, so none is
+    kept, and each removed one names its own copy in the index."""
+    import shutil
+
+    from pyspark.sql import functions as F
+
+    from curator import runstats
+    from curator.cli import main
+    from curator.manifest import load
+    from curator.pipeline import Pipeline
+    from tests.conftest import DEMO
+
+    m, results, _ = demo_run
+    assert main(["dedup-index", "save", str(m.run_dir), str(tmp_path / "idx"), "--name", "sample-1"]) == 0
+    assert "dedup index 'sample-1'" in capsys.readouterr().out
+    assert main(["dedup-index", "save", str(m.run_dir), str(tmp_path / "idx"), "--name", "sample-1"]) == 2  # exists
+    again = load(DEMO)
+    again.output.dir = str(tmp_path / "runs")
+    shutil.copytree(m.run_dir, again.run_dir)
+    again.dedup.against = [str(tmp_path / "idx")]
+    out = Pipeline(again, spark=spark, log=lambda _: None).run(until="dedup")
+    assert out["annotate"].skipped and not out["dedup"].skipped
+    before = results["dedup"].stats
+    stats = out["dedup"].stats
+    assert stats["kept"] == 0 and stats["docs_in"] == before["docs_in"]
+    removed = stats["prior"]["removed"]
+    dropped = lambda s, r: sum(d["dropped"].get(r, 0) for d in s["domains"].values())  # noqa: E731
+    # the web pages' URLs were released: copies among them go by URL now, before exact dedup
+    assert dropped(stats, "dedup.url") == dropped(before, "dedup.url")
+    assert dropped(stats, "dedup.exact") < dropped(before, "dedup.exact")
+    assert sum(removed.values()) == before["docs_in"] - dropped(stats, "dedup.url") - dropped(stats, "dedup.exact")
+    assert removed["dedup.url_prior"] > 0 and removed["dedup.exact_prior"] > 0  # web pages by URL, code by text
+    rows = spark.read.parquet(str(out["dedup"].path)).where(F.col("drop_reason").endswith("_prior"))
+    assert rows.where((F.col("dedup_prior_id") != F.col("id")) | (F.col("dedup_prior_index") != "sample-1")).count() == 0
+    shown = runstats.collect(again.run_dir)["prior_dedup"]
+    assert shown[0]["what"] == "index sample-1" and {r["detail"]: r["count"] for r in shown[1:]} == removed
