@@ -104,6 +104,8 @@ def read_header(path: str | os.PathLike) -> DedupIndex:
         header = json.loads(read_bounded(path / HEADER, MAX_HEADER_BYTES))
     except FileNotFoundError:
         raise _bad(path, f"no {HEADER}") from None
+    except ManifestError:  # a link to a device or pipe, or oversized
+        raise _bad(path, f"{HEADER} is not a regular file of at most {MAX_HEADER_BYTES >> 20} MiB") from None
     except (OSError, ValueError, UnicodeDecodeError) as e:
         raise _bad(path, f"{HEADER} is not readable JSON ({type(e).__name__})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:

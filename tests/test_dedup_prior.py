@@ -137,6 +137,9 @@ def test_index_header_and_settings_check(runs, tmp_path):
     (bad / "index.json").write_text("{" * 10)
     with pytest.raises(ManifestError, match="not readable JSON"):
         read_header(bad)
+    (bad / "index.json").write_text(" " * (2 << 20))
+    with pytest.raises(ManifestError, match="at most 1 MiB"):
+        read_header(bad)
 
 
 def test_sample_run_again_against_its_own_index_keeps_nothing_and_names_itself(demo_run, spark, tmp_path, capsys):
@@ -177,3 +180,8 @@ def test_sample_run_again_against_its_own_index_keeps_nothing_and_names_itself(d
     assert rows.where((F.col("dedup_prior_id") != F.col("id")) | (F.col("dedup_prior_index") != "sample-1")).count() == 0
     shown = runstats.collect(again.run_dir)["prior_dedup"]
     assert shown[0]["what"] == "index sample-1" and {r["detail"]: r["count"] for r in shown[1:]} == removed
+    from curator.report import print_stats
+
+    capsys.readouterr()
+    print_stats(again.run_dir)
+    assert "dedup against released corpora" in capsys.readouterr().out
