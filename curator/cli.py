@@ -141,6 +141,12 @@ def _parser() -> argparse.ArgumentParser:
     ei.add_argument("--map", dest="mapping", metavar="FIELD=SOURCE,...",
                     help="hf, jsonl: schema field = source field, e.g. question=query,answer=gold,id=doc_id")
     ei.add_argument("--split", help="split name (default: from the files, else test)")
+    dx = add("dedup-index", help="dedup indexes of released corpora, for dedup.against (see curator/dedup_index.py)")
+    dx_sub = dx.add_subparsers(dest="dedup_index_command", required=True)
+    dxs = dx_sub.add_parser("save", help="save what a finished run's dedup saw (URLs, hashes, MinHash buckets) as an index")
+    dxs.add_argument("run_dir")
+    dxs.add_argument("out", help="index folder to create (must not exist)")
+    dxs.add_argument("--name", required=True, help="the index's name, named by every removal it causes, e.g. cc-2026-05")
     tr = add("train", help="train a classifier (see curator/train.py)")
     tr.add_argument("what", choices=["quality"])
     tr.add_argument("--positive", nargs="+", required=True, help=".txt/.jsonl/.parquet files or folders")
@@ -363,6 +369,18 @@ def _evalsets(args) -> int:
     return 0
 
 
+def _dedup_index(args) -> int:
+    from curator.dedup_index import save_index
+    from curator.manifest import SparkSettings
+    from curator.spark import get_spark
+    from curator.terminal import shown
+
+    index = save_index(get_spark(SparkSettings(), app_name="curator:dedup-index"), args.run_dir, args.out, args.name)
+    counts = ", ".join(f"{k} {v}" for k, v in index.header["counts"].items() if v is not None)
+    print(f"dedup index {index.name!r} -> {shown(str(index.path))} ({counts})")
+    return 0
+
+
 def _mix(args) -> int:
     if args.mix_command == "plan":
         from curator.mixplan import mix_plan
@@ -403,7 +421,7 @@ def _inspect(args) -> int:
 COMMANDS = {
     "run": _run, "validate": _validate, "schema": _schema, "assets": _assets, "stats": _stats,
     "diff": _diff, "report": _report, "mix": _mix, "inspect": _inspect, "train": _train,
-    "evalsets": _evalsets, "card": _card, "takedown": _takedown,
+    "evalsets": _evalsets, "card": _card, "takedown": _takedown, "dedup-index": _dedup_index,
 }
 """Subcommand -> handler(args) -> exit code; each handler imports what it needs."""
 

@@ -42,7 +42,7 @@ PHASE_FILES: dict[str, tuple[str, ...]] = {
     ),
     "annotate": ("stages/base.py", "stages/text_stats.py", "stages/word_tokens.py", "classifiers/*.py",
                  "stages/data/*.json"),
-    "dedup": ("stages/dedup_*.py", "stages/minhash.py", "stages/connected_components.py"),
+    "dedup": ("stages/dedup_*.py", "stages/minhash.py", "stages/connected_components.py", "curator/dedup_index.py"),
     "tokenize": ("stages/tokenize.py",),
     "mix": ("stages/mix.py", "curator/mix_strategies.py", "stages/mix_groups.py"),
     "shards": ("stages/shards.py", "stages/shard_writers.py", "stages/packing.py", "stages/staging.py", "stages/mix.py",

@@ -289,6 +289,10 @@ class DedupSettings(_Model):
     survivor_score: str | None = "quality_score"
     """Order of `lines` (policy first), `spans` and `site_caps`: the highest value of this
     column first (rows without it: lowest), then the smallest id."""
+    against: list[PathText] = Field(default_factory=list, max_length=64)
+    """Dedup indexes of released corpora (`curator dedup-index save`), relative to the
+    manifest's folder: this run's documents that match them are removed (`dedup.url_prior`,
+    `dedup.exact_prior`, `dedup.minhash_prior`; stages/dedup_prior.py)."""
 
 
 class GroupSettings(_Model):

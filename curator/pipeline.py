@@ -207,6 +207,7 @@ class Pipeline:
         self.runner = PhaseRunner(self.run_dir, log)
         self._spark = spark
         self.results: dict[str, PhaseResult] = {}
+        self._prior: list = []  # dedup indexes of `dedup.against` (curator/dedup_index.py)
         from curator.progress import Progress
 
         self.progress = Progress()  # a live line on a terminal; quiet when not a TTY or in CI
@@ -238,11 +239,17 @@ class Pipeline:
             try:
                 write_atomic(self.run_dir / "manifest.lock.yaml", dump_resolved(self.m))
                 tok_info = self._tokenizer_info()
+                dedup_settings = self.m.dedup.model_dump()
+                if self.m.dedup.against:  # checked before Spark starts; a re-saved index re-runs dedup
+                    from curator.dedup_index import open_indexes
+
+                    self._prior = open_indexes(self.m.dedup.against, self.m.base_dir, self.m.dedup)
+                    dedup_settings["against_state"] = [ix.state() for ix in self._prior]
                 previous = fingerprint({"inputs": self._input_state(), "sources": [s.model_dump() for s in self.m.sources]})
                 settings = {
                     "extract": {**self._extract_settings(), "dropped_text": self.m.output.dropped_text_samples()},
                     "annotate": {**self._annotate_settings(), "dropped_text": self.m.output.dropped_text_samples()},
-                    "dedup": self.m.dedup.model_dump(),
+                    "dedup": dedup_settings,
                     "tokenize": {**self.m.tokenizer.model_dump(), "tokenizer_sha256": tok_info["sha256"]},
                     "mix": self.m.mixture.model_dump(),
                     "shards": self.m.shards.model_dump(),
@@ -420,21 +427,10 @@ class Pipeline:
         return stats
 
     def _dedup(self, out: Path, tok_info) -> dict[str, Any]:
-        from stages.dedup_exact import dedup_exact
+        from stages.dedup_documents import dedup_documents
 
-        df = self._read_kept("annotate")
-        if self.m.dedup.url:
-            from stages.dedup_url import dedup_url
-
-            df = dedup_url(df)
-        if self.m.dedup.exact:
-            df = dedup_exact(df, self._arrow_schema("annotate"))
-        fuzzy = None
-        if self.m.dedup.minhash is not None:
-            from stages.dedup_fuzzy import dedup_fuzzy
-
-            fuzzy = dedup_fuzzy(df, self.m.dedup.minhash)
-            df = fuzzy.df
+        prior = self._prior  # earlier corpora (stages/dedup_prior.py)
+        df, fuzzy = dedup_documents(self._read_kept("annotate"), self.m.dedup, self._arrow_schema("annotate"), prior)
         subdoc = None
         d = self.m.dedup
         if d.lines is not None or d.spans is not None or d.site_caps is not None:
@@ -449,6 +445,12 @@ class Pipeline:
                 d: s["dropped"].get("dedup.minhash", 0) for d, s in sorted(stats["domains"].items())
             }
             stats["minhash"] = fuzzy.stats
+        if prior:
+            from stages.dedup_prior import PRIOR_REASONS
+
+            removed = {r: sum(s["dropped"].get(r, 0) for s in stats["domains"].values()) for r in PRIOR_REASONS}
+            stats["prior"] = {"indexes": [{"name": ix.name, "created": ix.header.get("created"),
+                                           "counts": ix.header["counts"]} for ix in prior], "removed": removed}
         if self.m.dedup.exact:
             from pyspark.sql import functions as F
 

@@ -143,6 +143,14 @@ def print_stats(run_dir: str | Path, console=None, max_rows: int = 20) -> dict[s
             t.add_row(T(size), T(_n(n)))
         console.print(t)
 
+    if info.get("prior_dedup"):
+        t = Table(title="dedup against released corpora (dedup.against): indexes (rows held) and removals")
+        for col in ("", "", "count"):
+            t.add_column(col, justify="right" if col else "left")
+        for r in info["prior_dedup"]:
+            t.add_row(T(r["what"]), T(r["detail"]), T("" if r["count"] is None else _n(r["count"])))
+        console.print(t)
+
     if info["subdoc_dedup"]:
         sub = info["subdoc_dedup"]
         t = Table(title="below the document (dedup): what was cut")

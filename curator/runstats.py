@@ -397,6 +397,20 @@ def takedowns(run_dir: str | Path) -> list[dict[str, Any]]:
     return load_records(run_dir)
 
 
+def prior_dedup(stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """Documents removed as copies of released corpora (dedup.against, stages/dedup_prior.py):
+    one row per index, then the removals by reason; None when the run named no index."""
+    found = stats.get("dedup", {}).get("prior")
+    if not isinstance(found, dict):
+        return None
+    rows = [{"what": f"index {x.get('name')}", "count": None,
+             "detail": f"created {x.get('created')}; rows: " + ", ".join(
+                 f"{k} {v}" for k, v in (x.get("counts") or {}).items() if isinstance(v, int))}
+            for x in found.get("indexes", []) if isinstance(x, dict)]
+    removed = found.get("removed") if isinstance(found.get("removed"), dict) else {}
+    return rows + [{"what": "removed", "detail": str(r), "count": n} for r, n in sorted(removed.items())]
+
+
 def shards(run_dir: str | Path, stats: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Per sequence length: files, bytes, tokens, sequences, documents, padding-free fill."""
     manifest_path = Path(run_dir) / "shards" / "manifest.json"
@@ -501,6 +515,7 @@ def collect(run_dir: str | Path) -> dict[str, Any]:
         "web_optout": web_optout(stats),
         "dedup_cluster_sizes": {k: {str(s): n for s, n in v.items()} for k, v in cluster_sizes(stats).items()},
         "subdoc_dedup": subdoc(stats),
+        "prior_dedup": prior_dedup(stats),
         "mixture": mixture(stats),
         "shards": shards(run_dir, stats),
         "tokens_out": stats.get("mix", {}).get("tokens_out"),

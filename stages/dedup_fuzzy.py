@@ -21,6 +21,10 @@
    `minhash_cluster` and `minhash_cluster_size`; all but the survivor are marked
    `dedup.minhash`. Rows not in any cluster get nulls there.
 
+With `prior` indexes (stages/dedup_prior.py), their documents join steps 2-4 as candidates
+that always survive: a component holding one marks all its new documents
+`dedup.minhash_prior` and names that document.
+
 Every step depends only on the set of rows, never on their order or partitioning, so two
 runs, or runs with different partition counts, keep the same documents.
 """
@@ -139,8 +143,9 @@ class FuzzyResult:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-def dedup_fuzzy(df, settings) -> FuzzyResult:
-    """Mark near-duplicates among the kept rows of `df` (rows already dropped pass through)."""
+def dedup_fuzzy(df, settings, prior=None) -> FuzzyResult:
+    """Mark near-duplicates among the kept rows of `df` (rows already dropped pass through),
+    and, with `prior` (curator/dedup_index.py indexes), kept rows near their documents."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -168,9 +173,13 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
     docs = per_doc.count()
     # one shuffle of (bucket, key) rows; partitions of at most ~4M rows for the numpy sort
     parts = max(spark.sparkContext.defaultParallelism, -(-docs * bands // 4_000_000))
+    keyed = per_doc.select(F.explode("buckets").alias("bucket"), "k1", "k2")
+    if prior:
+        from stages.dedup_prior import prior_buckets
+
+        keyed = keyed.unionByName(prior_buckets(spark, prior, keyed, docs * bands))
     stars = _cut(
-        per_doc.select(F.explode("buckets").alias("bucket"), "k1", "k2").repartition(parts, "bucket")
-        .mapInArrow(_star_rows, spark_schema(STAR_SCHEMA)).distinct(),
+        keyed.repartition(parts, "bucket").mapInArrow(_star_rows, spark_schema(STAR_SCHEMA)).distinct(),
         reliable,
     )
     n_stars = stars.count()
@@ -192,12 +201,22 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
         info_cols.append(F.col("text"))
     nodes = _cut(stars.select(F.col("s1").alias("k1"), F.col("s2").alias("k2")).union(
         stars.select(F.col("d1").alias("k1"), F.col("d2").alias("k2"))).distinct(), reliable)
-    involved = _cut(kept.select(*_keys("id"), *info_cols).join(_small(nodes, 2 * n_stars), ["k1", "k2"], "left_semi"),
-                    reliable)
+    involved = kept.select(*_keys("id"), *info_cols).join(_small(nodes, 2 * n_stars), ["k1", "k2"], "left_semi")
+    if prior:
+        from stages.dedup_prior import prior_nodes
+
+        involved = involved.select("*", F.lit(False).alias("_prior"), *(F.lit(None).cast("string").alias(c)
+                                                                          for c in ("_pid", "_pidx")))
+        olds = prior_nodes(spark, prior, _small(nodes, 2 * n_stars), settings.verify)
+        if has_score:
+            olds = olds.withColumn("_score", F.lit(None).cast(involved.schema["_score"].dataType))
+        involved = involved.unionByName(olds)
+    involved = _cut(involved, reliable)
     n_nodes = nodes.count()
     found = involved.agg(F.count(F.lit(1)), F.sum("_len")).first()
     if found[0] != n_nodes:
-        raise CuratorError("two documents' ids share a 128-bit key in fuzzy dedup; please report this")
+        raise CuratorError("two documents' ids share a 128-bit key in fuzzy dedup (or a document of this run is "
+                           "also in a dedup.against index); please report this")
     nodes.unpersist()
     carried = ["text"] if settings.verify else []
     small = n_nodes <= BROADCAST_MAX_ROWS and (found[1] or 0) <= BROADCAST_MAX_TEXT
@@ -227,20 +246,29 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
     assignment = _cut(comps.assignment, reliable)
     lap("components")
 
-    info = involved.select(F.col("id").alias("node"), "_len", *(["_score"] if has_score else []))
-    order = ([F.col("_score").desc_nulls_last()] if has_score else []) + [F.col("_len").desc(), F.col("node")]
+    extra = ["_prior", "_pid", "_pidx"] if prior else []
+    info = involved.select(F.col("id").alias("node"), "_len", *(["_score"] if has_score else []), *extra)
+    order = ([F.col("_prior").desc()] if prior else []) + ([F.col("_score").desc_nulls_last()] if has_score else []) \
+        + [F.col("_len").desc(), F.col("node")]
     cluster = Window.partitionBy("component")
     members = assignment.count()
-    ranked = _cut(
-        info.join(_small(assignment, members), "node")
-        .withColumn("_mh_rank", F.row_number().over(cluster.orderBy(*order)))
-        .withColumn("minhash_cluster_size", F.count(F.lit(1)).over(cluster).cast("long"))
-        .select(F.col("node").alias("id"), F.col("component").alias("minhash_cluster"),
-                "minhash_cluster_size", "_mh_rank"),
-        reliable,
-    )
+    ranked = (info.join(_small(assignment, members), "node")
+              .withColumn("_mh_rank", F.row_number().over(cluster.orderBy(*order)))
+              .withColumn("minhash_cluster_size", F.count(F.lit(1)).over(cluster).cast("long")))
+    if prior:  # the best released document of the component (ranked first), if it has one
+        first = cluster.orderBy(*order)
+        ranked = (ranked.withColumn("_pid", F.first("_pid").over(first)).withColumn("_pidx", F.first("_pidx").over(first))
+                  .withColumn("component", F.coalesce("_pid", "component"))
+                  .where(~F.col("_prior")))
+    ranked = _cut(ranked.select(F.col("node").alias("id"), F.col("component").alias("minhash_cluster"),
+                                "minhash_cluster_size", "_mh_rank", *(["_pid", "_pidx"] if prior else [])), reliable)
     involved.unpersist()
-    sizes = ranked.where(F.col("_mh_rank") == 1).groupBy("minhash_cluster_size").count().collect()
+    if prior:
+        stats["prior_matched"] = ranked.where(F.col("_pid").isNotNull()).count()
+        ranked_new = ranked.where(F.col("_pid").isNull())
+    else:
+        ranked_new = ranked
+    sizes = ranked_new.where(F.col("_mh_rank") == 1).groupBy("minhash_cluster_size").count().collect()
     stats["cluster_sizes"] = {str(r[0]): r[1] for r in sorted(sizes)}
     stats["clusters"] = sum(r[1] for r in sizes)
     stats["documents_in_clusters"] = sum(r[0] * r[1] for r in sizes)
@@ -249,9 +277,16 @@ def dedup_fuzzy(df, settings) -> FuzzyResult:
     stats["survivor_rule"] = (f"highest {score}, then " if has_score else "") + "longest text, then smallest id"
 
     cols = list(df.columns)
-    out = df.join(_small(ranked, members), "id", "left").withColumn(
-        "drop_reason",
-        F.when(F.col("drop_reason").isNull() & (F.col("_mh_rank") > 1), F.lit("dedup.minhash"))
-        .otherwise(F.col("drop_reason")),
-    ).select(*cols, "minhash_cluster", "minhash_cluster_size")
-    return FuzzyResult(df=out, stats=stats)
+    dup = F.col("drop_reason").isNull() & (F.col("_mh_rank") > 1)
+    out = df.join(_small(ranked, members), "id", "left")
+    if prior:
+        from stages.dedup_prior import PRIOR_ID, PRIOR_INDEX, with_prior_columns
+
+        out = with_prior_columns(out)
+        cols = list(dict.fromkeys([*cols, PRIOR_ID, PRIOR_INDEX]))
+        matched = dup & F.col("_pid").isNotNull()
+        out = (out.withColumn(PRIOR_ID, F.when(matched, F.col("_pid")).otherwise(F.col(PRIOR_ID)))
+               .withColumn(PRIOR_INDEX, F.when(matched, F.col("_pidx")).otherwise(F.col(PRIOR_INDEX)))
+               .withColumn("drop_reason", F.when(matched, F.lit("dedup.minhash_prior")).otherwise(F.col("drop_reason"))))
+    out = out.withColumn("drop_reason", F.when(dup, F.lit("dedup.minhash")).otherwise(F.col("drop_reason")))
+    return FuzzyResult(df=out.select(*cols, "minhash_cluster", "minhash_cluster_size"), stats=stats)
