@@ -7,7 +7,7 @@ Default mode, on the real pages of ../shared/corpus/bench-warc (all 10 files, 10
              writes into a temporary folder with the extract settings, stages and dedup of the
              project's recipe manifests/fineweb.yaml (its comments list where it differs from
              FineWeb), less its `pii` stage: WARC -> trafilatura (favor_precision, as FineWeb's
-             `Trafilatura(favour_precision=True)`, timeout 1 s as datatrove's) -> url_blocklist
+             `Trafilatura(favour_precision=True)`; timeout 10 s, see TIMEOUT_S) -> url_blocklist
              (asset:ut1_adult) -> langid (keep en, min_score 0.65) -> gopher_repetition ->
              gopher_quality -> c4 (filter_no_terminal_punct false, as FineWeb's
              C4QualityFilter) -> fineweb_quality -> MinHash dedup as FineWeb's (5-grams, 14
@@ -16,7 +16,8 @@ Default mode, on the real pages of ../shared/corpus/bench-warc (all 10 files, 10
              Megatron shards (seq_len 2048). Spark local[2]. Everything the run writes is kept
              until measured (all phase folders, stats, report).
   datatrove  LocalPipelineExecutor, 2 workers, in a subprocess of this script, as in datatrove's
-             examples/fineweb.py: WarcReader -> URLFilter -> Trafilatura(favour_precision=True)
+             examples/fineweb.py: WarcReader -> URLFilter -> Trafilatura(favour_precision=True,
+             timeout=10, not its default 1 s: see TIMEOUT_S)
              -> LanguageFilter(en, 0.65) -> GopherRepetitionFilter -> GopherQualityFilter ->
              C4QualityFilter(filter_no_terminal_punct=False) -> FineWebQualityFilter ->
              ParquetWriter, each filter with a ParquetWriter exclusion writer (the example writes
@@ -145,6 +146,13 @@ RECIPE = ROOT / "manifests" / "fineweb.yaml"
 side runs (less its `pii` stage: datatrove's side stops before PIIFormatter)."""
 
 
+TIMEOUT_S = 10
+"""Per-page extraction limit on both sides instead of the recipe's (and datatrove's) 1 s: both
+limits are wall-clock, so on a loaded machine a 1 s limit drops pages by load, not by page
+(at load average 18 on 2 cores datatrove's extractor timed out on most pages and restarted
+its sandbox process after each)."""
+
+
 def recipe() -> dict:
     import yaml
 
@@ -158,7 +166,7 @@ def curator_manifest(files: list[Path], out_dir: Path, run: str = "fineweb") -> 
     return {
         "run": run,
         "sources": [{"name": "bench", "kind": "warc", "domain": "web", "inputs": [str(f) for f in files]}],
-        "extract": fineweb["extract"],
+        "extract": {**fineweb["extract"], "timeout_s": TIMEOUT_S},
         "stages": fineweb["stages"],
         "dedup": fineweb["dedup"],
         "mixture": {"weights": {"web": 1.0}, "max_epochs": 1, "seed": 1},
@@ -250,7 +258,7 @@ def datatrove_side(work: Path, inputs: Path, n_files: int) -> None:
         ("filter", [
             WarcReader(str(inputs), glob_pattern="*.warc.gz"),
             url_filter,
-            Trafilatura(favour_precision=True),
+            Trafilatura(favour_precision=True, timeout=TIMEOUT_S),
             lid,
             GopherRepetitionFilter(exclusion_writer=excl("gopher_rep")),
             GopherQualityFilter(exclusion_writer=excl("gopher_qual")),
@@ -301,14 +309,14 @@ def datatrove_status(work: Path) -> tuple[dict[str, str | None], int]:
 
 def describe_sides(n_files: int) -> None:
     print("corpus-curator: curator run (Spark local[2]) on manifests/fineweb.yaml's extract, stages (less pii), dedup:")
-    print("  extract: trafilatura favor_precision=True (timeout 1 s; precheck cascade on)")
+    print(f"  extract: trafilatura favor_precision=True (timeout {TIMEOUT_S} s; precheck cascade on)")
     print("  stages:  url_blocklist(asset:ut1_adult) -> langid(keep en, min_score 0.65) -> gopher_repetition ->")
     print("           gopher_quality -> c4(filter_no_terminal_punct=false) -> fineweb_quality")
     print("  dedup:   MinHash as FineWeb (5-grams, 14 bands x 8 rows, not verified; no exact dedup)")
     print("  then:    tokenize GPT-2 (asset:gpt2) + EOS -> mixture web 1.0 (1 epoch) -> Megatron shards (2048)")
     print("datatrove 0.10.1: LocalPipelineExecutor, 2 workers, 5 executor runs:")
     print(f"  1 ({n_files} tasks) WarcReader -> URLFilter(integrated lists) -> Trafilatura(favour_precision=True, "
-          "timeout 1 s) -> LanguageFilter(en, 0.65) -> GopherRepetitionFilter -> GopherQualityFilter -> "
+          f"timeout {TIMEOUT_S} s) -> LanguageFilter(en, 0.65) -> GopherRepetitionFilter -> GopherQualityFilter -> "
           "C4QualityFilter(filter_no_terminal_punct=False) -> FineWebQualityFilter -> ParquetWriter "
           "(every filter with a ParquetWriter exclusion writer)")
     print("  2-4 MinhashDedupSignature (English words, 5-grams, sha1/64, 14x8) -> MinhashDedupBuckets (14 tasks) "
