@@ -199,6 +199,14 @@ def curator_status(run_dir: Path) -> tuple[dict[str, str | None], int]:
     return status, tokens
 
 
+def phase_seconds(run_dir: Path) -> dict[str, float]:
+    """Each phase's `seconds` from the run's stats (stats/<phase folder>.json)."""
+    from curator.rundir import PHASE_DIRS
+
+    return {phase: json.loads((run_dir / "stats" / f"{name}.json").read_text())["seconds"]
+            for phase, name in PHASE_DIRS.items()}
+
+
 # -- datatrove side (runs in a subprocess: `--datatrove-side WORK INPUT_DIR N_FILES`) ----------
 
 def datatrove_side(work: Path, inputs: Path, n_files: int) -> None:
@@ -360,6 +368,7 @@ def end_to_end(args) -> dict:
 
         run_dir = out / "fineweb"
         c_status, c_tokens = curator_status(run_dir)
+        c_phases = phase_seconds(run_dir)
         d_status, d_tokens = datatrove_status(work)
         ours["bytes"] = disk_bytes(run_dir)
         dt["bytes"] = disk_bytes(work)
@@ -393,6 +402,7 @@ def end_to_end(args) -> dict:
               f"{kept:>7}{tokens:>12,}")
     print(f"ratio curator/datatrove docs/s: {dps / ddps:.2f}x   (CPU from /proc samples; RUSAGE_CHILDREN: "
           f"curator {ours['rusage_cpu_s']:.0f} s, datatrove {dt['rusage_cpu_s']:.0f} s)")
+    print("curator seconds by phase (its stats): " + ", ".join(f"{k} {v:.1f}" for k, v in c_phases.items()))
     print("datatrove seconds by executor run: " + ", ".join(f"{k} {v:.1f}" for k, v in dt_steps.items()))
     print(f"\nkeep/drop agreement by URL: {agree / len(pages):.4f} ({agree} of {len(pages)} pages)")
     print("curator, pages by drop reason: " + ", ".join(f"{k} {v}" for k, v in c_reasons.most_common()))
