@@ -4,16 +4,20 @@ Default mode, on the real pages of ../shared/corpus/bench-warc (all 10 files, 10
 `--quick`: the first 2):
 
   curator    `python -m curator.cli run MANIFEST` in a subprocess, on a manifest this script
-             writes into a temporary folder: WARC -> trafilatura (favor_precision, as FineWeb's
-             `Trafilatura(favour_precision=True)`) -> url_blocklist (asset:ut1_adult) -> langid
-             (keep en, min_score 0.65) -> gopher_repetition -> gopher_quality -> c4
-             (filter_no_terminal_punct false, as FineWeb's C4QualityFilter) -> fineweb_quality
-             -> exact + MinHash dedup (5-grams, 128 hashes, threshold 0.8: the project's
-             defaults) -> GPT-2 tokenization (asset:gpt2, EOS) -> mixture (web 1.0, one epoch)
-             -> Megatron shards (seq_len 2048). Spark local[2]. Everything the run writes is kept
+             writes into a temporary folder with the extract settings, stages and dedup of the
+             project's recipe manifests/fineweb.yaml (its comments list where it differs from
+             FineWeb), less its `pii` stage: WARC -> trafilatura (favor_precision, as FineWeb's
+             `Trafilatura(favour_precision=True)`; timeout 10 s, see TIMEOUT_S) -> url_blocklist
+             (asset:ut1_adult) -> langid (keep en, min_score 0.65) -> gopher_repetition ->
+             gopher_quality -> c4 (filter_no_terminal_punct false, as FineWeb's
+             C4QualityFilter) -> fineweb_quality -> MinHash dedup as FineWeb's (5-grams, 14
+             bands x 8 rows, candidates not verified; no exact dedup, which FineWeb does not
+             run) -> GPT-2 tokenization (asset:gpt2, EOS) -> mixture (web 1.0, one epoch) ->
+             Megatron shards (seq_len 2048). Spark local[2]. Everything the run writes is kept
              until measured (all phase folders, stats, report).
   datatrove  LocalPipelineExecutor, 2 workers, in a subprocess of this script, as in datatrove's
-             examples/fineweb.py: WarcReader -> URLFilter -> Trafilatura(favour_precision=True)
+             examples/fineweb.py: WarcReader -> URLFilter -> Trafilatura(favour_precision=True,
+             timeout=10, not its default 1 s: see TIMEOUT_S)
              -> LanguageFilter(en, 0.65) -> GopherRepetitionFilter -> GopherQualityFilter ->
              C4QualityFilter(filter_no_terminal_punct=False) -> FineWebQualityFilter ->
              ParquetWriter, each filter with a ParquetWriter exclusion writer (the example writes
@@ -137,20 +141,34 @@ def disk_bytes(folder: Path) -> int:
 
 # -- curator side -----------------------------------------------------------------------------
 
+RECIPE = ROOT / "manifests" / "fineweb.yaml"
+"""The project's FineWeb recipe: its extract settings, stages and dedup are what the curator
+side runs (less its `pii` stage: datatrove's side stops before PIIFormatter)."""
+
+
+TIMEOUT_S = 10
+"""Per-page extraction limit on both sides instead of the recipe's (and datatrove's) 1 s: both
+limits are wall-clock, so on a loaded machine a 1 s limit drops pages by load, not by page
+(at load average 18 on 2 cores datatrove's extractor timed out on most pages and restarted
+its sandbox process after each)."""
+
+
+def recipe() -> dict:
+    import yaml
+
+    spec = yaml.safe_load(RECIPE.read_text())
+    stages = [s for s in spec["stages"] if "pii" not in s]
+    return {"extract": spec["extract"], "stages": stages, "dedup": spec["dedup"]}
+
+
 def curator_manifest(files: list[Path], out_dir: Path, run: str = "fineweb") -> dict:
+    fineweb = recipe()
     return {
         "run": run,
         "sources": [{"name": "bench", "kind": "warc", "domain": "web", "inputs": [str(f) for f in files]}],
-        "extract": {"extractor": "trafilatura", "favor_precision": True},
-        "stages": [
-            {"url_blocklist": {"lists": ["asset:ut1_adult"]}},
-            {"langid": {"keep": ["en"], "min_score": 0.65}},
-            {"gopher_repetition": {}},
-            {"gopher_quality": {}},
-            {"c4": {"filter_no_terminal_punct": False}},
-            {"fineweb_quality": {}},
-        ],
-        "dedup": {"exact": True, "url": False, "minhash": {"ngram": 5, "num_perm": 128, "threshold": 0.8}},
+        "extract": {**fineweb["extract"], "timeout_s": TIMEOUT_S},
+        "stages": fineweb["stages"],
+        "dedup": fineweb["dedup"],
         "mixture": {"weights": {"web": 1.0}, "max_epochs": 1, "seed": 1},
         "tokenizer": {"path": "asset:gpt2", "add_eos": True},
         "shards": {"seq_lens": [2048], "formats": ["megatron"], "seed": 1},
@@ -179,6 +197,14 @@ def curator_status(run_dir: Path) -> tuple[dict[str, str | None], int]:
     tok = pq.read_table(run_dir / "tokenized", columns=["n_tokens", "drop_reason"]).to_pydict()
     tokens = sum(n for n, r in zip(tok["n_tokens"], tok["drop_reason"]) if r is None)
     return status, tokens
+
+
+def phase_seconds(run_dir: Path) -> dict[str, float]:
+    """Each phase's `seconds` from the run's stats (stats/<phase folder>.json)."""
+    from curator.rundir import PHASE_DIRS
+
+    return {phase: json.loads((run_dir / "stats" / f"{name}.json").read_text())["seconds"]
+            for phase, name in PHASE_DIRS.items()}
 
 
 # -- datatrove side (runs in a subprocess: `--datatrove-side WORK INPUT_DIR N_FILES`) ----------
@@ -240,7 +266,7 @@ def datatrove_side(work: Path, inputs: Path, n_files: int) -> None:
         ("filter", [
             WarcReader(str(inputs), glob_pattern="*.warc.gz"),
             url_filter,
-            Trafilatura(favour_precision=True),
+            Trafilatura(favour_precision=True, timeout=TIMEOUT_S),
             lid,
             GopherRepetitionFilter(exclusion_writer=excl("gopher_rep")),
             GopherQualityFilter(exclusion_writer=excl("gopher_qual")),
@@ -290,15 +316,15 @@ def datatrove_status(work: Path) -> tuple[dict[str, str | None], int]:
 
 
 def describe_sides(n_files: int) -> None:
-    print("corpus-curator: curator run (Spark local[2]) on a manifest of the recipe:")
-    print("  extract: trafilatura favor_precision=True (timeout 10 s, the default; precheck cascade: its defaults)")
+    print("corpus-curator: curator run (Spark local[2]) on manifests/fineweb.yaml's extract, stages (less pii), dedup:")
+    print(f"  extract: trafilatura favor_precision=True (timeout {TIMEOUT_S} s; precheck cascade on)")
     print("  stages:  url_blocklist(asset:ut1_adult) -> langid(keep en, min_score 0.65) -> gopher_repetition ->")
     print("           gopher_quality -> c4(filter_no_terminal_punct=false) -> fineweb_quality")
-    print("  dedup:   exact + MinHash (5-grams, 128 hashes, threshold 0.8, verified)")
+    print("  dedup:   MinHash as FineWeb (5-grams, 14 bands x 8 rows, not verified; no exact dedup)")
     print("  then:    tokenize GPT-2 (asset:gpt2) + EOS -> mixture web 1.0 (1 epoch) -> Megatron shards (2048)")
     print("datatrove 0.10.1: LocalPipelineExecutor, 2 workers, 5 executor runs:")
     print(f"  1 ({n_files} tasks) WarcReader -> URLFilter(integrated lists) -> Trafilatura(favour_precision=True, "
-          "timeout 1 s) -> LanguageFilter(en, 0.65) -> GopherRepetitionFilter -> GopherQualityFilter -> "
+          f"timeout {TIMEOUT_S} s) -> LanguageFilter(en, 0.65) -> GopherRepetitionFilter -> GopherQualityFilter -> "
           "C4QualityFilter(filter_no_terminal_punct=False) -> FineWebQualityFilter -> ParquetWriter "
           "(every filter with a ParquetWriter exclusion writer)")
     print("  2-4 MinhashDedupSignature (English words, 5-grams, sha1/64, 14x8) -> MinhashDedupBuckets (14 tasks) "
@@ -342,6 +368,7 @@ def end_to_end(args) -> dict:
 
         run_dir = out / "fineweb"
         c_status, c_tokens = curator_status(run_dir)
+        c_phases = phase_seconds(run_dir)
         d_status, d_tokens = datatrove_status(work)
         ours["bytes"] = disk_bytes(run_dir)
         dt["bytes"] = disk_bytes(work)
@@ -375,6 +402,7 @@ def end_to_end(args) -> dict:
               f"{kept:>7}{tokens:>12,}")
     print(f"ratio curator/datatrove docs/s: {dps / ddps:.2f}x   (CPU from /proc samples; RUSAGE_CHILDREN: "
           f"curator {ours['rusage_cpu_s']:.0f} s, datatrove {dt['rusage_cpu_s']:.0f} s)")
+    print("curator seconds by phase (its stats): " + ", ".join(f"{k} {v:.1f}" for k, v in c_phases.items()))
     print("datatrove seconds by executor run: " + ", ".join(f"{k} {v:.1f}" for k, v in dt_steps.items()))
     print(f"\nkeep/drop agreement by URL: {agree / len(pages):.4f} ({agree} of {len(pages)} pages)")
     print("curator, pages by drop reason: " + ", ".join(f"{k} {v}" for k, v in c_reasons.most_common()))
@@ -425,6 +453,10 @@ def extracted_folder(n: int, dest: Path) -> Path:
     return dest
 
 
+SCALING_DEDUP = {"url": False, "exact": True, "minhash": {"ngram": 5, "num_perm": 128, "threshold": 0.8}}
+"""--scaling times the project's default dedup (exact, then verified MinHash), not the recipe's."""
+
+
 def scaling(args) -> dict:
     from curator.manifest import load
     from curator.phases import PhaseResult
@@ -446,6 +478,7 @@ def scaling(args) -> dict:
             one = sorted((SHARED / "bench-warc").glob("bench-*.warc.gz"))[:1]
             spec = curator_manifest(one, base / "out", run="scaling")
             spec["stages"][1] = {"langid": {"min_score": 0.0}}  # label only: the pieces mix 8 languages
+            spec["dedup"] = SCALING_DEDUP
             spec["spark"]["driver_memory"] = args.driver_memory
             spec["spark"]["shuffle_partitions"] = max(4, n // 50_000)  # a shuffle partition stays <= 50k docs
             m = load(str(write_yaml(spec, base / "m.yaml")))
