@@ -16,13 +16,22 @@ Then the manifests (per sequence length and top), the shards phase's stats and m
 (so a resumed run does not publish the old figures again) get the new files, sha256s,
 totals, packing figures and the mixture's realised tokens, and a record is appended to
 `RUN/stats/takedowns.json`. A second run of the same takedown finds nothing and writes
-nothing. Shards rebuilt later from an earlier phase hold the documents again: a takedown
+nothing.
+
+A takedown is a transaction, so a killed one never leaves half a result: every new file
+(shard files, lineage, manifests, stats, the records) is first written into a marked
+temporary folder `RUN/takedown.tmp-*`, then a journal `RUN/takedown.journal.json` lists
+the renames (with the targets' old and new sha256) and the record, then the renames are
+done, then the folder and the journal are removed. The next takedown finds a journal and
+finishes it before anything else: a staged file still there is renamed, a target already
+holding the new sha256 is done. A dry run reads and writes no journal. Shards rebuilt later from an earlier phase hold the documents again: a takedown
 applies to the shards that exist.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +47,7 @@ from curator.terminal import shown
 
 MAX_LIST_BYTES = 256 << 20
 RECORDS = "takedowns.json"
+JOURNAL = "takedown.journal.json"
 READ_ORDER = ("megatron", "olmo", "parquet", "arrayrecord")
 
 
@@ -182,8 +192,9 @@ def _stream(folder: Path, shard: dict, seq_len: int, docs: pa.Table, seq_path: P
     return stream
 
 
-def _rewrite(out: Path, top: dict, per_len: dict, g: _Group, keep: np.ndarray) -> list[dict]:
-    """Rebuild shard `g` from the copies where `keep`; returns the writer's rows."""
+def _rewrite(out: Path, top: dict, per_len: dict, g: _Group, keep: np.ndarray, dest: Path) -> list[dict]:
+    """Rebuild shard `g` from the copies where `keep` into the shards folder `dest`; returns
+    the writer's rows."""
     from curator.inspect_shards import verify
     from stages.lineage import SOURCE_FIELDS, paths
     from stages.shards import _ShardGroup, shard_name
@@ -205,7 +216,7 @@ def _rewrite(out: Path, top: dict, per_len: dict, g: _Group, keep: np.ndarray) -
                               f"rebuild the shards phase")
     rows = g.docs.filter(pa.array(keep)).to_pylist()
     packing = {"packing": top["packing"], "pad_id": top["pad_id"], "lookahead": top.get("lookahead", 1024)}
-    group = _ShardGroup(str(out), g.shard, g.seq_lens, top["tokenizer"]["vocab_size"], top["formats"], packing)
+    group = _ShardGroup(str(dest), g.shard, g.seq_lens, top["tokenizer"]["vocab_size"], top["formats"], packing)
     try:
         for r in rows:
             source = {k: r[k] for k in ("copy", "host", *SOURCE_FIELDS)}
@@ -227,12 +238,17 @@ def _subtract(realised: dict, removed: dict) -> dict:
 def takedown(run_dir: str | Path, sel: Selection, dry_run: bool = False, log=print) -> dict:
     """Remove the selected documents from the run's shards; returns the record (also for a
     dry run, which writes nothing). A record is appended only when something was removed."""
-    from curator.phases import MARKER, write_atomic
-    from stages.shards import summarise
+    from curator.phases import make_tmp, remove_tmp
 
     started = time.perf_counter()
     run = Path(run_dir)
     out = run / "shards"
+    if dry_run:
+        if (run / JOURNAL).exists():
+            log(f"takedown: {shown(run / JOURNAL)} holds an interrupted takedown; the dry run shows the shards as "
+                f"they stand, a takedown without --dry-run finishes it first")
+    else:
+        resume(run, log)
     top = _read_json(out / "manifest.json")
     per_len = {int(n): _read_json(out / e["manifest"]) for n, e in top["seq_lens"].items()}
     groups = _groups(out, top)
@@ -261,9 +277,31 @@ def takedown(run_dir: str | Path, sel: Selection, dry_run: bool = False, log=pri
         record["seconds"] = round(time.perf_counter() - started, 3)
         return record
 
+    stage = make_tmp(run, "takedown")
+    try:
+        journal = _stage(run, stage, top, per_len, groups, hits, record, started)
+    except BaseException:  # nothing renamed yet: the run's files are as they were
+        remove_tmp(stage)
+        raise
+    _finish(run, journal)
+    return record
+
+
+def _stage(run: Path, stage: Path, top: dict, per_len: dict, groups: list, hits: list, record: dict,
+           started: float) -> dict:
+    """Write every new file under `stage` (mirroring the run's layout), then the journal."""
+    from curator.assets import sha256_file
+    from curator.phases import MARKER, write_atomic
+    from stages.shards import summarise
+
+    out = run / "shards"
+
+    def put(rel: str, text: str) -> None:
+        write_atomic(stage / rel, text)
+
     new_rows = {}
     for g, m in hits:
-        for r in _rewrite(out, top, per_len, g, ~m):
+        for r in _rewrite(out, top, per_len, g, ~m, stage / "shards"):
             new_rows[(r["seq_len"], r["shard"])] = r
             g.stats[r["seq_len"]] = json.loads(r["stats"])
     mixture = {**top["mixture"], "realised": _subtract(top["mixture"]["realised"], record["by_domain"])}
@@ -289,8 +327,8 @@ def takedown(run_dir: str | Path, sel: Selection, dry_run: bool = False, log=pri
         entry.update({k: man[k] for k in ("tokens", "documents", "sequences", "packing_stats")})
         entry["shards"] = [{**s, "files": {f: {**d, "files": [f"{n}/{x}" for x in d["files"]]}
                                            for f, d in s["files"].items()}} for s in man["shards"]]
-        write_atomic(out / str(n) / "manifest.json", json.dumps(man, indent=1, sort_keys=True) + "\n")
-    write_atomic(out / "manifest.json", json.dumps(top, indent=1, sort_keys=True) + "\n")
+        put(f"shards/{n}/manifest.json", json.dumps(man, indent=1, sort_keys=True) + "\n")
+    put("shards/manifest.json", json.dumps(top, indent=1, sort_keys=True) + "\n")
 
     marker = _read_json(out / MARKER)
     stats = marker["stats"]
@@ -301,14 +339,71 @@ def takedown(run_dir: str | Path, sel: Selection, dry_run: bool = False, log=pri
     stats["mixture"] = mixture
     gone = stats.get("taken_down", {"tokens": 0, "documents": 0})  # runstats' accounting adds these back
     stats["taken_down"] = {"tokens": gone["tokens"] + record["tokens"], "documents": gone["documents"] + record["documents"]}
-    write_atomic(out / MARKER, json.dumps(marker, indent=1))
-    write_atomic(run / "stats" / "shards.json", json.dumps(stats, indent=1, sort_keys=True))
-
+    put(f"shards/{MARKER}", json.dumps(marker, indent=1))
+    put("stats/shards.json", json.dumps(stats, indent=1, sort_keys=True))
     record["seconds"] = round(time.perf_counter() - started, 3)
-    records = load_records(run)
-    records.append(record)
-    write_atomic(run / "stats" / RECORDS, json.dumps(records, indent=1, sort_keys=True) + "\n")
-    return record
+    put(f"stats/{RECORDS}", json.dumps([*load_records(run), record], indent=1, sort_keys=True) + "\n")
+
+    staged = [p for p in stage.rglob("*") if p.is_file() and p.parent != stage]
+    # shard files, then lineage, then manifests and stats, the records last: a reader of a
+    # half-finished takedown sees manifests that still list the files' old checksums
+    staged.sort(key=lambda p: (p.suffix == ".json", p.parts[-2] == "stats", p.name == RECORDS, str(p)))
+    renames = []
+    for p in staged:
+        rel = p.relative_to(stage)
+        target = run / rel
+        renames.append({"from": str(p.relative_to(run)), "to": str(rel), "new_sha256": sha256_file(p),
+                        "old_sha256": sha256_file(target) if target.is_file() else None})
+    journal = {"stage": stage.name, "renames": renames, "record": record}
+    write_atomic(run / JOURNAL, json.dumps(journal, indent=1, sort_keys=True) + "\n")
+    return journal
+
+
+def _finish(run: Path, journal: dict) -> int:
+    """Do the journal's renames (each is done once: a staged file still there is renamed, a
+    target already holding the new sha256 is done), then remove the stage and the journal.
+    Returns how many renames were left to do."""
+    from curator.assets import sha256_file
+    from curator.faults import maybe_kill_takedown
+    from curator.phases import remove_tmp
+
+    left = 0
+    try:
+        for i, r in enumerate(journal["renames"]):
+            src, target = run / r["from"], run / r["to"]
+            if src.is_file() and not src.is_symlink():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, target)
+                left += 1
+                maybe_kill_takedown(i + 1)
+            elif not (target.is_file() and sha256_file(target) == r["new_sha256"]):
+                raise ManifestError(f"{shown(run / JOURNAL)}: {shown(target)} holds neither the staged file nor "
+                                    f"its new sha256; restore the run's shards from a backup or rebuild the shards "
+                                    f"phase, then remove the journal")
+    except (KeyError, TypeError) as e:
+        raise ManifestError(f"{shown(run / JOURNAL)}: not a takedown journal ({e}); move it away and re-run") from None
+    remove_tmp(run / journal["stage"])
+    (run / JOURNAL).unlink()
+    return left
+
+
+def resume(run_dir: str | Path, log=print) -> None:
+    """Finish a takedown a kill interrupted (its journal), and remove stages killed before
+    their journal was written. A no-op when neither is there."""
+    from curator.phases import remove_tmp
+
+    run = Path(run_dir)
+    path = run / JOURNAL
+    if path.exists():
+        journal = _read_json(path)
+        if not isinstance(journal, dict):
+            raise ManifestError(f"{shown(path)}: not a takedown journal; move it away and re-run")
+        left = _finish(run, journal)
+        rec = journal.get("record", {})
+        log(f"takedown: finished an interrupted takedown ({rec.get('documents')} documents, {rec.get('tokens')} "
+            f"tokens; {left} of {len(journal['renames'])} renames were left) from {shown(path)}")
+    for stale in sorted(run.glob("takedown.tmp-*")):
+        remove_tmp(stale)
 
 
 def load_records(run_dir: str | Path) -> list[dict]:

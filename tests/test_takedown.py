@@ -307,3 +307,68 @@ def test_takedown_from_training_stages(demo_run, spark, tmp_path):
     assert len({k.split(".")[0] for k in changed}) == rec["shards_rewritten"]
     assert not any(r["host"] == site for n in (512, 2048) for d in _documents(shards, n) for r in d)
     assert not collect(run)["accounting_problems"]
+
+
+def _all_bytes(run: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(run)): p.read_bytes() for p in sorted((run / "shards").rglob("*")) if p.is_file()}
+
+
+def test_a_killed_takedown_is_finished_by_the_next_one(multi_shard_run, tmp_path, monkeypatch, capsys):
+    """Killed after its journal and some renames: a dry run leaves the journal alone, the next
+    takedown finishes it, and the shards are byte-identical to an uninterrupted takedown with
+    the record appended once."""
+    from curator.cli import main
+    from curator.faults import TAKEDOWN_KILL_ENV, InjectedFault
+    from curator.takedown import JOURNAL, selection, takedown
+
+    whole = _copy_run(multi_shard_run, tmp_path / "whole")
+    killed = _copy_run(multi_shard_run, tmp_path / "killed")
+    site = _site_in_one_shard(whole / "shards")
+    takedown(whole, selection([site]))
+    before = _all_bytes(killed)
+
+    monkeypatch.setenv(TAKEDOWN_KILL_ENV, "3")
+    with pytest.raises(InjectedFault):
+        takedown(killed, selection([site]))
+    monkeypatch.delenv(TAKEDOWN_KILL_ENV)
+    journal = json.loads((killed / JOURNAL).read_text())
+    assert len(journal["renames"]) > 3 and journal["record"]["tokens"] > 0
+    half = _all_bytes(killed)
+    assert half != before and half != _all_bytes(whole)  # some renames done, not all
+    assert not (killed / "stats" / "takedowns.json").exists()
+
+    journal_bytes = (killed / JOURNAL).read_bytes()
+    assert main(["takedown", str(killed), "--domain", site, "--dry-run"]) == 0
+    assert "interrupted takedown" in capsys.readouterr().out
+    assert (killed / JOURNAL).read_bytes() == journal_bytes and _all_bytes(killed) == half
+
+    assert main(["takedown", str(killed), "--domain", site]) == 0
+    out = capsys.readouterr().out
+    assert out.count("finished an interrupted takedown") == 1 and "nothing to remove" in out
+    assert not (killed / JOURNAL).exists() and not list(killed.glob("takedown.tmp-*"))
+    assert _all_bytes(killed) == _all_bytes(whole)
+    records = json.loads((killed / "stats" / "takedowns.json").read_text())
+    assert len(records) == 1 and records[0] == journal["record"]
+    for k in ("documents", "tokens", "shards", "by_domain"):
+        assert records[0][k] == json.loads((whole / "stats" / "takedowns.json").read_text())[0][k]
+    assert main(["inspect", str(killed / "shards"), "-n", "0"]) == 0
+
+
+def test_the_card_shows_the_takedown(multi_shard_run, tmp_path, capsys):
+    """After a takedown, `curator card` reports its documents and tokens as recorded."""
+    from curator.cli import main
+
+    run = _copy_run(multi_shard_run, tmp_path / "run")
+    site = _site_in_one_shard(run / "shards")
+    assert main(["takedown", str(run), "--domain", site]) == 0
+    rec = json.loads((run / "stats" / "takedowns.json").read_text())[0]
+    assert main(["card", str(run), "--out", str(tmp_path / "card")]) == 0
+    capsys.readouterr()
+    card = json.loads((tmp_path / "card" / "card.json").read_text())
+    assert card["takedowns"]["records"] == [rec]
+    assert (card["takedowns"]["documents"], card["takedowns"]["tokens"]) == (rec["documents"], rec["tokens"]) != (0, 0)
+    top = json.loads((run / "shards" / "manifest.json").read_text())
+    assert card["shards"]["seq_lens"]["512"]["tokens"] == top["seq_lens"]["512"]["tokens"]
+    md = (tmp_path / "card" / "card.md").read_text()
+    assert f"1 takedown(s): {rec['documents']:,} documents, {rec['tokens']:,} tokens removed." in md
+    assert site in md
