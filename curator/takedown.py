@@ -359,10 +359,12 @@ def _stage(run: Path, stage: Path, top: dict, per_len: dict, groups: list, hits:
     return journal
 
 
-def _finish(run: Path, journal: dict) -> int:
+def _finish(run: Path, journal: dict, resuming: bool = False) -> int:
     """Do the journal's renames (each is done once: a staged file still there is renamed, a
     target already holding the new sha256 is done), then remove the stage and the journal.
-    Returns how many renames were left to do."""
+    When resuming, a target about to be replaced must still hold its old (or new) sha256:
+    a file changed since the journal was written is not overwritten. Returns how many
+    renames were left to do."""
     from curator.assets import sha256_file
     from curator.faults import maybe_kill_takedown
     from curator.phases import remove_tmp
@@ -372,6 +374,9 @@ def _finish(run: Path, journal: dict) -> int:
         for i, r in enumerate(journal["renames"]):
             src, target = run / r["from"], run / r["to"]
             if src.is_file() and not src.is_symlink():
+                if resuming and target.exists() and sha256_file(target) not in (r["old_sha256"], r["new_sha256"]):
+                    raise ManifestError(f"{shown(run / JOURNAL)}: {shown(target)} changed since the takedown "
+                                        f"began; restore it or rebuild the shards phase, then remove the journal")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(src, target)
                 left += 1
@@ -398,7 +403,7 @@ def resume(run_dir: str | Path, log=print) -> None:
         journal = _read_json(path)
         if not isinstance(journal, dict):
             raise ManifestError(f"{shown(path)}: not a takedown journal; move it away and re-run")
-        left = _finish(run, journal)
+        left = _finish(run, journal, resuming=True)
         rec = journal.get("record", {})
         log(f"takedown: finished an interrupted takedown ({rec.get('documents')} documents, {rec.get('tokens')} "
             f"tokens; {left} of {len(journal['renames'])} renames were left) from {shown(path)}")

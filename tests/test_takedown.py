@@ -342,10 +342,25 @@ def test_a_killed_takedown_is_finished_by_the_next_one(multi_shard_run, tmp_path
     assert "interrupted takedown" in capsys.readouterr().out
     assert (killed / JOURNAL).read_bytes() == journal_bytes and _all_bytes(killed) == half
 
+    # a file changed since the journal was written is not overwritten: a one-line error
+    pending = next(killed / r["to"] for r in journal["renames"] if (killed / r["from"]).exists())
+    saved = pending.read_bytes()
+    pending.write_bytes(b"changed by someone else")
+    assert main(["takedown", str(killed), "--domain", site]) == 2
+    err = capsys.readouterr().err
+    assert "changed since the takedown began" in err and err.count("\n") == 1
+    pending.write_bytes(saved)
+
+    from curator.phases import make_tmp
+
+    (make_tmp(killed, "takedown") / "x.bin").write_bytes(b"killed before its journal")
+    (killed / "takedown.tmp-notours").mkdir()
+    (killed / "takedown.tmp-notours" / "keep").write_text("not written by curator")
     assert main(["takedown", str(killed), "--domain", site]) == 0
     out = capsys.readouterr().out
     assert out.count("finished an interrupted takedown") == 1 and "nothing to remove" in out
-    assert not (killed / JOURNAL).exists() and not list(killed.glob("takedown.tmp-*"))
+    assert not (killed / JOURNAL).exists()
+    assert [p.name for p in killed.glob("takedown.tmp-*")] == ["takedown.tmp-notours"]
     assert _all_bytes(killed) == _all_bytes(whole)
     records = json.loads((killed / "stats" / "takedowns.json").read_text())
     assert len(records) == 1 and records[0] == journal["record"]
