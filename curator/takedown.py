@@ -25,13 +25,16 @@ the renames (with the targets' old and new sha256) and the record, then the rena
 done, then the folder and the journal are removed. The next takedown finds a journal and
 finishes it before anything else: a staged file still there is renamed, a target already
 holding the new sha256 is done. A dry run reads and writes no journal. Shards rebuilt later from an earlier phase hold the documents again: a takedown
-applies to the shards that exist.
+applies to the shards that exist. Per-domain shard sets (`shards.per_domain`) are
+rewritten the same way, with their manifests; the record gives their figures apart
+(`domain_sets`), its totals being the mixed shards'.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -125,21 +128,17 @@ class _Group:
     stats: dict = field(default_factory=dict)  # seq_len -> packing figures
 
 
-def _groups(out: Path, top: dict) -> list[_Group]:
+def _groups(out: Path, shards: dict[int, list], stages: bool) -> list[_Group]:
+    """The shards of the set in `out` (`shards`: seq_len -> its manifest's shard entries),
+    with their lineage."""
     from stages.lineage import paths, read_documents
     from stages.shards import shard_name
 
-    if "lineage" not in top:
-        raise ManifestError(f"{shown(out / 'manifest.json')} names no lineage: these shards were built before "
-                            f"lineage was written; re-run the shards phase, then the takedown")
-    if top.get("domains"):
-        raise ManifestError(f"{shown(out)} also holds per-domain shard sets (shards.per_domain), which takedown "
-                            f"does not rewrite yet; build without per_domain to take documents down")
-    lens = sorted(int(n) for n in top["seq_lens"])
-    if top.get("stages"):
-        groups = [_Group(s["shard"], [n]) for n in lens for s in top["seq_lens"][str(n)]["shards"]]
+    lens = sorted(shards)
+    if stages:
+        groups = [_Group(s["shard"], [n]) for n in lens for s in shards[n]]
     else:
-        groups = [_Group(s["shard"], lens) for s in top["seq_lens"][str(lens[0])]["shards"]]
+        groups = [_Group(s["shard"], lens) for s in shards[lens[0]]]
     for g in groups:
         for n in g.seq_lens:
             doc_path, _ = paths(out, n, shard_name(g.shard))
@@ -192,18 +191,18 @@ def _stream(folder: Path, shard: dict, seq_len: int, docs: pa.Table, seq_path: P
     return stream
 
 
-def _rewrite(out: Path, top: dict, per_len: dict, g: _Group, keep: np.ndarray, dest: Path) -> list[dict]:
-    """Rebuild shard `g` from the copies where `keep` into the shards folder `dest`; returns
-    the writer's rows."""
+def _rewrite(out: Path, top: dict, shards: dict[int, list], g: _Group, keep: np.ndarray, dest: Path) -> list[dict]:
+    """Rebuild shard `g` of the set in `out` from the copies where `keep` into the folder
+    `dest`; returns the writer's rows."""
     from curator.inspect_shards import verify
     from stages.lineage import SOURCE_FIELDS, paths
     from stages.shards import _ShardGroup, shard_name
 
     name = shard_name(g.shard)
     for n in g.seq_lens:
-        verify(out / str(n), per_len[n], only=name)  # the bytes we read back are the ones listed
+        verify(out / str(n), {"shards": shards[n]}, only=name)  # the bytes we read back are the ones listed
     n0 = g.seq_lens[0]
-    entry = next(s for s in per_len[n0]["shards"] if s["shard"] == g.shard)
+    entry = next(s for s in shards[n0] if s["shard"] == g.shard)
     seq_path = paths(out, n0, name)[1]
     try:
         stream = _stream(out / str(n0), entry, n0, g.docs, seq_path)
@@ -250,8 +249,11 @@ def takedown(run_dir: str | Path, sel: Selection, dry_run: bool = False, log=pri
     else:
         resume(run, log)
     top = _read_json(out / "manifest.json")
+    if "lineage" not in top:
+        raise ManifestError(f"{shown(out / 'manifest.json')} names no lineage: these shards were built before "
+                            f"lineage was written; re-run the shards phase, then the takedown")
     per_len = {int(n): _read_json(out / e["manifest"]) for n, e in top["seq_lens"].items()}
-    groups = _groups(out, top)
+    groups = _groups(out, {n: m["shards"] for n, m in per_len.items()}, bool(top.get("stages")))
     record = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "domains": sel.domains,
               "urls": len(sel.urls), "ids": len(sel.ids), "documents": 0, "tokens": 0, "shards_rewritten": 0,
               "by_domain": {}, "sites": {}, "shards": []}
@@ -273,13 +275,21 @@ def takedown(run_dir: str | Path, sel: Selection, dry_run: bool = False, log=pri
         record["shards"].append({"shard": g.shard, "seq_lens": g.seq_lens, "documents": len(gone),
                                  "tokens": sum(r["tokens"] for r in gone)})
     record["shards_rewritten"] = len(hits)
-    if dry_run or not hits:
+    set_hits = {}
+    for domain, entry, set_groups in _domain_sets(out, top):
+        found = [(g, m) for g in set_groups if (m := sel.mask(g.docs)).any()]
+        if found:
+            set_hits[domain] = (entry, found)
+            gone = [g.docs.filter(pa.array(m))["tokens"].to_pylist() for g, m in found]
+            record.setdefault("domain_sets", {})[domain] = {
+                "documents": sum(map(len, gone)), "tokens": sum(map(sum, gone)), "shards_rewritten": len(found)}
+    if dry_run or not (hits or set_hits):
         record["seconds"] = round(time.perf_counter() - started, 3)
         return record
 
     stage = make_tmp(run, "takedown")
     try:
-        journal = _stage(run, stage, top, per_len, groups, hits, record, started)
+        journal = _stage(run, stage, top, per_len, groups, hits, set_hits, record, started)
     except BaseException:  # nothing renamed yet: the run's files are as they were
         remove_tmp(stage)
         raise
@@ -287,21 +297,79 @@ def takedown(run_dir: str | Path, sel: Selection, dry_run: bool = False, log=pri
     return record
 
 
-def _stage(run: Path, stage: Path, top: dict, per_len: dict, groups: list, hits: list, record: dict,
-           started: float) -> dict:
+def _domain_sets(out: Path, top: dict) -> list[tuple[str, dict, list[_Group]]]:
+    """The per-domain shard sets (`shards.per_domain`): (domain, its manifest, its shards)."""
+    sets = []
+    for domain in sorted(top.get("domains") or {}):
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", domain):  # a domain name, as the manifest allows
+            raise ManifestError(f"{shown(out / 'manifest.json')}: {domain!r} is not a domain name; rebuild the "
+                                f"shards phase")
+        folder = out / "domains" / domain
+        entry = _read_json(folder / "manifest.json")
+        shards = {int(n): v["shards"] for n, v in entry["seq_lens"].items()}
+        sets.append((domain, entry, _groups(folder, shards, False)))
+    return sets
+
+
+def _stage(run: Path, stage: Path, top: dict, per_len: dict, groups: list, hits: list, set_hits: dict,
+           record: dict, started: float) -> dict:
     """Write every new file under `stage` (mirroring the run's layout), then the journal."""
     from curator.assets import sha256_file
-    from curator.phases import MARKER, write_atomic
-    from stages.shards import summarise
-
-    out = run / "shards"
+    from curator.phases import write_atomic
 
     def put(rel: str, text: str) -> None:
         write_atomic(stage / rel, text)
 
+    if hits:
+        _stage_mixed(run, stage, top, per_len, groups, hits, record, put)
+    for domain, (entry, found) in set_hits.items():
+        folder = run / "shards" / "domains" / domain
+        shards = {int(n): v["shards"] for n, v in entry["seq_lens"].items()}
+        new_rows = {}
+        for g, m in found:
+            for r in _rewrite(folder, top, shards, g, ~m, stage / "shards" / "domains" / domain):
+                new_rows[(r["seq_len"], r["shard"])] = r
+        for n, v in entry["seq_lens"].items():
+            for s in v["shards"]:
+                r = new_rows.get((int(n), s["shard"]))
+                if r is not None:
+                    s.update({k: r[k] for k in ("documents", "tokens", "sequences")})
+                    s.update(files=json.loads(r["files"]), stats=json.loads(r["stats"]))
+            v["tokens"] = sum(s["tokens"] for s in v["shards"])
+            v["documents"] = sum(s["documents"] for s in v["shards"])
+        totals = next(iter(entry["seq_lens"].values()))  # every length holds all the domain's documents
+        top["domains"][domain].update(tokens=totals["tokens"], documents=totals["documents"])
+        put(f"shards/domains/{domain}/manifest.json", json.dumps(entry, indent=1, sort_keys=True) + "\n")
+    put("shards/manifest.json", json.dumps(top, indent=1, sort_keys=True) + "\n")
+    record["seconds"] = round(time.perf_counter() - started, 3)
+    put(f"stats/{RECORDS}", json.dumps([*load_records(run), record], indent=1, sort_keys=True) + "\n")
+
+    staged = [p for p in stage.rglob("*") if p.is_file() and p.parent != stage]
+    # shard files, then lineage, then manifests and stats, the records last: a reader of a
+    # half-finished takedown sees manifests that still list the files' old checksums
+    staged.sort(key=lambda p: (p.suffix == ".json", p.parts[-2] == "stats", p.name == RECORDS, str(p)))
+    renames = []
+    for p in staged:
+        rel = p.relative_to(stage)
+        target = run / rel
+        renames.append({"from": str(p.relative_to(run)), "to": str(rel), "new_sha256": sha256_file(p),
+                        "old_sha256": sha256_file(target) if target.is_file() else None})
+    journal = {"stage": stage.name, "renames": renames, "record": record}
+    write_atomic(run / JOURNAL, json.dumps(journal, indent=1, sort_keys=True) + "\n")
+    return journal
+
+
+def _stage_mixed(run: Path, stage: Path, top: dict, per_len: dict, groups: list, hits: list, record: dict,
+                 put) -> None:
+    """The mixed shards' new files, manifests (`top` updated in place, staged by the caller),
+    the shards phase's marker and stats."""
+    from curator.phases import MARKER
+    from stages.shards import summarise
+
+    out = run / "shards"
     new_rows = {}
     for g, m in hits:
-        for r in _rewrite(out, top, per_len, g, ~m, stage / "shards"):
+        for r in _rewrite(out, top, {n: man["shards"] for n, man in per_len.items()}, g, ~m, stage / "shards"):
             new_rows[(r["seq_len"], r["shard"])] = r
             g.stats[r["seq_len"]] = json.loads(r["stats"])
     mixture = {**top["mixture"], "realised": _subtract(top["mixture"]["realised"], record["by_domain"])}
@@ -328,7 +396,6 @@ def _stage(run: Path, stage: Path, top: dict, per_len: dict, groups: list, hits:
         entry["shards"] = [{**s, "files": {f: {**d, "files": [f"{n}/{x}" for x in d["files"]]}
                                            for f, d in s["files"].items()}} for s in man["shards"]]
         put(f"shards/{n}/manifest.json", json.dumps(man, indent=1, sort_keys=True) + "\n")
-    put("shards/manifest.json", json.dumps(top, indent=1, sort_keys=True) + "\n")
 
     marker = _read_json(out / MARKER)
     stats = marker["stats"]
@@ -341,22 +408,6 @@ def _stage(run: Path, stage: Path, top: dict, per_len: dict, groups: list, hits:
     stats["taken_down"] = {"tokens": gone["tokens"] + record["tokens"], "documents": gone["documents"] + record["documents"]}
     put(f"shards/{MARKER}", json.dumps(marker, indent=1))
     put("stats/shards.json", json.dumps(stats, indent=1, sort_keys=True))
-    record["seconds"] = round(time.perf_counter() - started, 3)
-    put(f"stats/{RECORDS}", json.dumps([*load_records(run), record], indent=1, sort_keys=True) + "\n")
-
-    staged = [p for p in stage.rglob("*") if p.is_file() and p.parent != stage]
-    # shard files, then lineage, then manifests and stats, the records last: a reader of a
-    # half-finished takedown sees manifests that still list the files' old checksums
-    staged.sort(key=lambda p: (p.suffix == ".json", p.parts[-2] == "stats", p.name == RECORDS, str(p)))
-    renames = []
-    for p in staged:
-        rel = p.relative_to(stage)
-        target = run / rel
-        renames.append({"from": str(p.relative_to(run)), "to": str(rel), "new_sha256": sha256_file(p),
-                        "old_sha256": sha256_file(target) if target.is_file() else None})
-    journal = {"stage": stage.name, "renames": renames, "record": record}
-    write_atomic(run / JOURNAL, json.dumps(journal, indent=1, sort_keys=True) + "\n")
-    return journal
 
 
 def _finish(run: Path, journal: dict, resuming: bool = False) -> int:
@@ -426,7 +477,7 @@ def main(args) -> int:
     sel = selection(args.domain, args.urls, args.ids)
     rec = takedown(args.run_dir, sel, dry_run=args.dry_run)
     verb = "would remove" if args.dry_run else "removed"
-    if not rec["documents"]:
+    if not rec["documents"] and not rec.get("domain_sets"):
         print(f"takedown: nothing to remove in {shown(args.run_dir)} (no shard holds the selected documents)")
         return 0
     print(f"takedown: {verb} {rec['documents']} document copies, {rec['tokens']} tokens, "
@@ -436,6 +487,9 @@ def main(args) -> int:
               f"{s['documents']} documents, {s['tokens']} tokens")
     for d, v in sorted(rec["by_domain"].items()):
         print(f"  mixture domain {d}: -{v['tokens']} tokens, -{v['documents']} documents")
+    for d, v in sorted(rec.get("domain_sets", {}).items()):
+        print(f"  per-domain set {d}: -{v['tokens']} tokens, -{v['documents']} documents "
+              f"from {v['shards_rewritten']} shard(s)")
     if args.dry_run:
         print("dry run: nothing was written")
     return 0

@@ -387,3 +387,49 @@ def test_the_card_shows_the_takedown(multi_shard_run, tmp_path, capsys):
     md = (tmp_path / "card" / "card.md").read_text()
     assert f"1 takedown(s): {rec['documents']:,} documents, {rec['tokens']:,} tokens removed." in md
     assert site in md
+
+
+def test_takedown_from_per_domain_shard_sets(demo_run, spark, tmp_path, capsys):
+    """With shards.per_domain the site also leaves its domain's shard set: only that set's
+    shards holding it are rewritten, its manifest lists the new files, other sets are untouched."""
+    from curator.cli import main
+    from curator.inspect_shards import verify
+    from curator.mix_export import domain_files
+
+    run = _reshard(demo_run, spark, tmp_path, per_domain=True, formats=["megatron", "olmo", "parquet"],
+                   tokens_per_shard=8192)
+    shards = run / "shards"
+    top_before = json.loads((shards / "manifest.json").read_text())
+    assert {"web", "code"} <= set(top_before["domains"])
+    web = shards / "domains" / "web"
+    web_docs = [r for d in _documents(web, 512) for r in d]
+    site = next(r["host"] for r in web_docs if r["host"])
+    site_tokens = sum(r["tokens"] for r in web_docs if r["host"] == site)
+    code_before = _file_hashes(shards / "domains" / "code")
+    web_before = _file_hashes(web)
+    _, files_before = domain_files(run, "olmo", 512)
+
+    assert main(["takedown", str(run), "--domain", site]) == 0
+    assert f"per-domain set web: -{site_tokens} tokens" in capsys.readouterr().out
+    rec = json.loads((run / "stats" / "takedowns.json").read_text())[0]
+    assert rec["domain_sets"] == {"web": {"documents": sum(r["host"] == site for r in web_docs), "tokens": site_tokens,
+                                          "shards_rewritten": rec["domain_sets"]["web"]["shards_rewritten"]}}
+    assert rec["tokens"] > 0  # the mixed shards too
+
+    top = json.loads((shards / "manifest.json").read_text())
+    entry = json.loads((web / "manifest.json").read_text())
+    assert top["domains"]["web"]["tokens"] == top_before["domains"]["web"]["tokens"] - site_tokens
+    assert top["domains"]["code"] == top_before["domains"]["code"]
+    for n in (512, 2048):
+        assert not any(r["host"] == site for d in _documents(web, n) for r in d)
+        assert entry["seq_lens"][str(n)]["tokens"] == top["domains"]["web"]["tokens"]
+        assert verify(web / str(n), entry["seq_lens"][str(n)])  # the files match the new checksums
+    after = _file_hashes(web)
+    changed = {k.split("/")[-1].split(".")[0] for k in web_before if web_before[k] != after.get(k)}
+    assert len(changed) == rec["domain_sets"]["web"]["shards_rewritten"] >= 1
+    assert _file_hashes(shards / "domains" / "code") == code_before
+    _, files = domain_files(run, "olmo", 512)  # what `curator mix export` hands trainers
+    assert sum(t for _, t in files["web"]) == sum(t for _, t in files_before["web"]) - site_tokens
+
+    assert main(["takedown", str(run), "--domain", site]) == 0
+    assert "nothing to remove" in capsys.readouterr().out
