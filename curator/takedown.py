@@ -422,6 +422,15 @@ def _finish(run: Path, journal: dict, resuming: bool = False) -> int:
 
     left = 0
     try:
+        stage = journal["stage"]
+        if not re.fullmatch(r"takedown\.tmp-[0-9a-f]+", stage):
+            raise ManifestError(f"{shown(run / JOURNAL)}: its stage {stage!r} is not a takedown folder of the run; "
+                                f"move the journal away and re-run")
+        for r in journal["renames"]:  # only files of its own stage onto files inside the run
+            if not (r["from"].startswith(stage + "/")
+                    and not Path(r["to"]).is_absolute() and ".." not in Path(r["to"]).parts + Path(r["from"]).parts):
+                raise ManifestError(f"{shown(run / JOURNAL)}: renames {r['from']!r} to {r['to']!r}, outside the "
+                                    f"run's takedown; move the journal away and re-run")
         for i, r in enumerate(journal["renames"]):
             src, target = run / r["from"], run / r["to"]
             if src.is_file() and not src.is_symlink():
@@ -436,9 +445,9 @@ def _finish(run: Path, journal: dict, resuming: bool = False) -> int:
                 raise ManifestError(f"{shown(run / JOURNAL)}: {shown(target)} holds neither the staged file nor "
                                     f"its new sha256; restore the run's shards from a backup or rebuild the shards "
                                     f"phase, then remove the journal")
-    except (KeyError, TypeError) as e:
+    except (KeyError, TypeError, AttributeError) as e:
         raise ManifestError(f"{shown(run / JOURNAL)}: not a takedown journal ({e}); move it away and re-run") from None
-    remove_tmp(run / journal["stage"])
+    remove_tmp(run / stage)
     (run / JOURNAL).unlink()
     return left
 

@@ -433,3 +433,23 @@ def test_takedown_from_per_domain_shard_sets(demo_run, spark, tmp_path, capsys):
 
     assert main(["takedown", str(run), "--domain", site]) == 0
     assert "nothing to remove" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("journal", [
+    {"stage": "takedown.tmp-0a1b", "renames": [{"from": "takedown.tmp-0a1b/x", "to": "../outside",
+                                                "old_sha256": None, "new_sha256": "0" * 64}], "record": {}},
+    {"stage": "../elsewhere", "renames": [], "record": {}},
+    {"renames": 3},
+])
+def test_a_journal_renames_only_inside_the_run(tmp_path, capsys, journal):
+    from curator.cli import main
+    from curator.takedown import JOURNAL
+
+    (tmp_path / "outside").write_text("not the run's")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / JOURNAL).write_text(json.dumps(journal))
+    assert main(["takedown", str(run), "--domain", "example.com"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("curator: error: ") and JOURNAL in err and err.count("\n") == 1
+    assert (tmp_path / "outside").read_text() == "not the run's" and (run / JOURNAL).exists()
