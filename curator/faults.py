@@ -78,3 +78,14 @@ def inject(df, phase: str):
     if fault[0] <= 0:
         return df
     return df.mapInArrow(partial(_pass_through, phase=phase, fault=fault), df.schema)
+
+
+TAKEDOWN_KILL_ENV = "CURATOR_INJECT_TAKEDOWN_KILL"
+"""A number k: a takedown stops (as if killed) right after its k-th rename, journal in place."""
+
+
+def maybe_kill_takedown(renamed: int) -> None:
+    """In a takedown's renames: raise once `renamed` reaches the configured count."""
+    raw = os.environ.get(TAKEDOWN_KILL_ENV, "").strip()
+    if raw and renamed == int(raw):
+        raise InjectedFault(f"injected kill of a takedown after {renamed} renames")

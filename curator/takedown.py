@@ -16,13 +16,25 @@ Then the manifests (per sequence length and top), the shards phase's stats and m
 (so a resumed run does not publish the old figures again) get the new files, sha256s,
 totals, packing figures and the mixture's realised tokens, and a record is appended to
 `RUN/stats/takedowns.json`. A second run of the same takedown finds nothing and writes
-nothing. Shards rebuilt later from an earlier phase hold the documents again: a takedown
-applies to the shards that exist.
+nothing.
+
+A takedown is a transaction, so a killed one never leaves half a result: every new file
+(shard files, lineage, manifests, stats, the records) is first written into a marked
+temporary folder `RUN/takedown.tmp-*`, then a journal `RUN/takedown.journal.json` lists
+the renames (with the targets' old and new sha256) and the record, then the renames are
+done, then the folder and the journal are removed. The next takedown finds a journal and
+finishes it before anything else: a staged file still there is renamed, a target already
+holding the new sha256 is done. A dry run reads and writes no journal. Shards rebuilt later from an earlier phase hold the documents again: a takedown
+applies to the shards that exist. Per-domain shard sets (`shards.per_domain`) are
+rewritten the same way, with their manifests; the record gives their figures apart
+(`domain_sets`), its totals being the mixed shards'.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +50,7 @@ from curator.terminal import shown
 
 MAX_LIST_BYTES = 256 << 20
 RECORDS = "takedowns.json"
+JOURNAL = "takedown.journal.json"
 READ_ORDER = ("megatron", "olmo", "parquet", "arrayrecord")
 
 
@@ -115,21 +128,17 @@ class _Group:
     stats: dict = field(default_factory=dict)  # seq_len -> packing figures
 
 
-def _groups(out: Path, top: dict) -> list[_Group]:
+def _groups(out: Path, shards: dict[int, list], stages: bool) -> list[_Group]:
+    """The shards of the set in `out` (`shards`: seq_len -> its manifest's shard entries),
+    with their lineage."""
     from stages.lineage import paths, read_documents
     from stages.shards import shard_name
 
-    if "lineage" not in top:
-        raise ManifestError(f"{shown(out / 'manifest.json')} names no lineage: these shards were built before "
-                            f"lineage was written; re-run the shards phase, then the takedown")
-    if top.get("domains"):
-        raise ManifestError(f"{shown(out)} also holds per-domain shard sets (shards.per_domain), which takedown "
-                            f"does not rewrite yet; build without per_domain to take documents down")
-    lens = sorted(int(n) for n in top["seq_lens"])
-    if top.get("stages"):
-        groups = [_Group(s["shard"], [n]) for n in lens for s in top["seq_lens"][str(n)]["shards"]]
+    lens = sorted(shards)
+    if stages:
+        groups = [_Group(s["shard"], [n]) for n in lens for s in shards[n]]
     else:
-        groups = [_Group(s["shard"], lens) for s in top["seq_lens"][str(lens[0])]["shards"]]
+        groups = [_Group(s["shard"], lens) for s in shards[lens[0]]]
     for g in groups:
         for n in g.seq_lens:
             doc_path, _ = paths(out, n, shard_name(g.shard))
@@ -182,17 +191,18 @@ def _stream(folder: Path, shard: dict, seq_len: int, docs: pa.Table, seq_path: P
     return stream
 
 
-def _rewrite(out: Path, top: dict, per_len: dict, g: _Group, keep: np.ndarray) -> list[dict]:
-    """Rebuild shard `g` from the copies where `keep`; returns the writer's rows."""
+def _rewrite(out: Path, top: dict, shards: dict[int, list], g: _Group, keep: np.ndarray, dest: Path) -> list[dict]:
+    """Rebuild shard `g` of the set in `out` from the copies where `keep` into the folder
+    `dest`; returns the writer's rows."""
     from curator.inspect_shards import verify
     from stages.lineage import SOURCE_FIELDS, paths
     from stages.shards import _ShardGroup, shard_name
 
     name = shard_name(g.shard)
     for n in g.seq_lens:
-        verify(out / str(n), per_len[n], only=name)  # the bytes we read back are the ones listed
+        verify(out / str(n), {"shards": shards[n]}, only=name)  # the bytes we read back are the ones listed
     n0 = g.seq_lens[0]
-    entry = next(s for s in per_len[n0]["shards"] if s["shard"] == g.shard)
+    entry = next(s for s in shards[n0] if s["shard"] == g.shard)
     seq_path = paths(out, n0, name)[1]
     try:
         stream = _stream(out / str(n0), entry, n0, g.docs, seq_path)
@@ -205,7 +215,7 @@ def _rewrite(out: Path, top: dict, per_len: dict, g: _Group, keep: np.ndarray) -
                               f"rebuild the shards phase")
     rows = g.docs.filter(pa.array(keep)).to_pylist()
     packing = {"packing": top["packing"], "pad_id": top["pad_id"], "lookahead": top.get("lookahead", 1024)}
-    group = _ShardGroup(str(out), g.shard, g.seq_lens, top["tokenizer"]["vocab_size"], top["formats"], packing)
+    group = _ShardGroup(str(dest), g.shard, g.seq_lens, top["tokenizer"]["vocab_size"], top["formats"], packing)
     try:
         for r in rows:
             source = {k: r[k] for k in ("copy", "host", *SOURCE_FIELDS)}
@@ -227,15 +237,23 @@ def _subtract(realised: dict, removed: dict) -> dict:
 def takedown(run_dir: str | Path, sel: Selection, dry_run: bool = False, log=print) -> dict:
     """Remove the selected documents from the run's shards; returns the record (also for a
     dry run, which writes nothing). A record is appended only when something was removed."""
-    from curator.phases import MARKER, write_atomic
-    from stages.shards import summarise
+    from curator.phases import make_tmp, remove_tmp
 
     started = time.perf_counter()
     run = Path(run_dir)
     out = run / "shards"
+    if dry_run:
+        if (run / JOURNAL).exists():
+            log(f"takedown: {shown(run / JOURNAL)} holds an interrupted takedown; the dry run shows the shards as "
+                f"they stand, a takedown without --dry-run finishes it first")
+    else:
+        resume(run, log)
     top = _read_json(out / "manifest.json")
+    if "lineage" not in top:
+        raise ManifestError(f"{shown(out / 'manifest.json')} names no lineage: these shards were built before "
+                            f"lineage was written; re-run the shards phase, then the takedown")
     per_len = {int(n): _read_json(out / e["manifest"]) for n, e in top["seq_lens"].items()}
-    groups = _groups(out, top)
+    groups = _groups(out, {n: m["shards"] for n, m in per_len.items()}, bool(top.get("stages")))
     record = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "domains": sel.domains,
               "urls": len(sel.urls), "ids": len(sel.ids), "documents": 0, "tokens": 0, "shards_rewritten": 0,
               "by_domain": {}, "sites": {}, "shards": []}
@@ -257,13 +275,101 @@ def takedown(run_dir: str | Path, sel: Selection, dry_run: bool = False, log=pri
         record["shards"].append({"shard": g.shard, "seq_lens": g.seq_lens, "documents": len(gone),
                                  "tokens": sum(r["tokens"] for r in gone)})
     record["shards_rewritten"] = len(hits)
-    if dry_run or not hits:
+    set_hits = {}
+    for domain, entry, set_groups in _domain_sets(out, top):
+        found = [(g, m) for g in set_groups if (m := sel.mask(g.docs)).any()]
+        if found:
+            set_hits[domain] = (entry, found)
+            gone = [g.docs.filter(pa.array(m))["tokens"].to_pylist() for g, m in found]
+            record.setdefault("domain_sets", {})[domain] = {
+                "documents": sum(map(len, gone)), "tokens": sum(map(sum, gone)), "shards_rewritten": len(found)}
+    if dry_run or not (hits or set_hits):
         record["seconds"] = round(time.perf_counter() - started, 3)
         return record
 
+    stage = make_tmp(run, "takedown")
+    try:
+        journal = _stage(run, stage, top, per_len, groups, hits, set_hits, record, started)
+    except BaseException:  # nothing renamed yet: the run's files are as they were
+        remove_tmp(stage)
+        raise
+    _finish(run, journal)
+    return record
+
+
+def _domain_sets(out: Path, top: dict) -> list[tuple[str, dict, list[_Group]]]:
+    """The per-domain shard sets (`shards.per_domain`): (domain, its manifest, its shards)."""
+    sets = []
+    for domain in sorted(top.get("domains") or {}):
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", domain):  # a domain name, as the manifest allows
+            raise ManifestError(f"{shown(out / 'manifest.json')}: {domain!r} is not a domain name; rebuild the "
+                                f"shards phase")
+        folder = out / "domains" / domain
+        entry = _read_json(folder / "manifest.json")
+        shards = {int(n): v["shards"] for n, v in entry["seq_lens"].items()}
+        sets.append((domain, entry, _groups(folder, shards, False)))
+    return sets
+
+
+def _stage(run: Path, stage: Path, top: dict, per_len: dict, groups: list, hits: list, set_hits: dict,
+           record: dict, started: float) -> dict:
+    """Write every new file under `stage` (mirroring the run's layout), then the journal."""
+    from curator.assets import sha256_file
+    from curator.phases import write_atomic
+
+    def put(rel: str, text: str) -> None:
+        write_atomic(stage / rel, text)
+
+    if hits:
+        _stage_mixed(run, stage, top, per_len, groups, hits, record, put)
+    for domain, (entry, found) in set_hits.items():
+        folder = run / "shards" / "domains" / domain
+        shards = {int(n): v["shards"] for n, v in entry["seq_lens"].items()}
+        new_rows = {}
+        for g, m in found:
+            for r in _rewrite(folder, top, shards, g, ~m, stage / "shards" / "domains" / domain):
+                new_rows[(r["seq_len"], r["shard"])] = r
+        for n, v in entry["seq_lens"].items():
+            for s in v["shards"]:
+                r = new_rows.get((int(n), s["shard"]))
+                if r is not None:
+                    s.update({k: r[k] for k in ("documents", "tokens", "sequences")})
+                    s.update(files=json.loads(r["files"]), stats=json.loads(r["stats"]))
+            v["tokens"] = sum(s["tokens"] for s in v["shards"])
+            v["documents"] = sum(s["documents"] for s in v["shards"])
+        totals = next(iter(entry["seq_lens"].values()))  # every length holds all the domain's documents
+        top["domains"][domain].update(tokens=totals["tokens"], documents=totals["documents"])
+        put(f"shards/domains/{domain}/manifest.json", json.dumps(entry, indent=1, sort_keys=True) + "\n")
+    put("shards/manifest.json", json.dumps(top, indent=1, sort_keys=True) + "\n")
+    record["seconds"] = round(time.perf_counter() - started, 3)
+    put(f"stats/{RECORDS}", json.dumps([*load_records(run), record], indent=1, sort_keys=True) + "\n")
+
+    staged = [p for p in stage.rglob("*") if p.is_file() and p.parent != stage]
+    # shard files, then lineage, then manifests and stats, the records last: a reader of a
+    # half-finished takedown sees manifests that still list the files' old checksums
+    staged.sort(key=lambda p: (p.suffix == ".json", p.parts[-2] == "stats", p.name == RECORDS, str(p)))
+    renames = []
+    for p in staged:
+        rel = p.relative_to(stage)
+        target = run / rel
+        renames.append({"from": str(p.relative_to(run)), "to": str(rel), "new_sha256": sha256_file(p),
+                        "old_sha256": sha256_file(target) if target.is_file() else None})
+    journal = {"stage": stage.name, "renames": renames, "record": record}
+    write_atomic(run / JOURNAL, json.dumps(journal, indent=1, sort_keys=True) + "\n")
+    return journal
+
+
+def _stage_mixed(run: Path, stage: Path, top: dict, per_len: dict, groups: list, hits: list, record: dict,
+                 put) -> None:
+    """The mixed shards' new files, manifests (`top` updated in place, staged by the caller),
+    the shards phase's marker and stats."""
+    from curator.phases import MARKER
+    from stages.shards import summarise
+
+    out = run / "shards"
     new_rows = {}
     for g, m in hits:
-        for r in _rewrite(out, top, per_len, g, ~m):
+        for r in _rewrite(out, top, {n: man["shards"] for n, man in per_len.items()}, g, ~m, stage / "shards"):
             new_rows[(r["seq_len"], r["shard"])] = r
             g.stats[r["seq_len"]] = json.loads(r["stats"])
     mixture = {**top["mixture"], "realised": _subtract(top["mixture"]["realised"], record["by_domain"])}
@@ -289,8 +395,7 @@ def takedown(run_dir: str | Path, sel: Selection, dry_run: bool = False, log=pri
         entry.update({k: man[k] for k in ("tokens", "documents", "sequences", "packing_stats")})
         entry["shards"] = [{**s, "files": {f: {**d, "files": [f"{n}/{x}" for x in d["files"]]}
                                            for f, d in s["files"].items()}} for s in man["shards"]]
-        write_atomic(out / str(n) / "manifest.json", json.dumps(man, indent=1, sort_keys=True) + "\n")
-    write_atomic(out / "manifest.json", json.dumps(top, indent=1, sort_keys=True) + "\n")
+        put(f"shards/{n}/manifest.json", json.dumps(man, indent=1, sort_keys=True) + "\n")
 
     marker = _read_json(out / MARKER)
     stats = marker["stats"]
@@ -301,14 +406,69 @@ def takedown(run_dir: str | Path, sel: Selection, dry_run: bool = False, log=pri
     stats["mixture"] = mixture
     gone = stats.get("taken_down", {"tokens": 0, "documents": 0})  # runstats' accounting adds these back
     stats["taken_down"] = {"tokens": gone["tokens"] + record["tokens"], "documents": gone["documents"] + record["documents"]}
-    write_atomic(out / MARKER, json.dumps(marker, indent=1))
-    write_atomic(run / "stats" / "shards.json", json.dumps(stats, indent=1, sort_keys=True))
+    put(f"shards/{MARKER}", json.dumps(marker, indent=1))
+    put("stats/shards.json", json.dumps(stats, indent=1, sort_keys=True))
 
-    record["seconds"] = round(time.perf_counter() - started, 3)
-    records = load_records(run)
-    records.append(record)
-    write_atomic(run / "stats" / RECORDS, json.dumps(records, indent=1, sort_keys=True) + "\n")
-    return record
+
+def _finish(run: Path, journal: dict, resuming: bool = False) -> int:
+    """Do the journal's renames (each is done once: a staged file still there is renamed, a
+    target already holding the new sha256 is done), then remove the stage and the journal.
+    When resuming, a target about to be replaced must still hold its old (or new) sha256:
+    a file changed since the journal was written is not overwritten. Returns how many
+    renames were left to do."""
+    from curator.assets import sha256_file
+    from curator.faults import maybe_kill_takedown
+    from curator.phases import remove_tmp
+
+    left = 0
+    try:
+        stage = journal["stage"]
+        if not re.fullmatch(r"takedown\.tmp-[0-9a-f]+", stage):
+            raise ManifestError(f"{shown(run / JOURNAL)}: its stage {stage!r} is not a takedown folder of the run; "
+                                f"move the journal away and re-run")
+        for r in journal["renames"]:  # only files of its own stage onto files inside the run
+            if not (r["from"].startswith(stage + "/")
+                    and not Path(r["to"]).is_absolute() and ".." not in Path(r["to"]).parts + Path(r["from"]).parts):
+                raise ManifestError(f"{shown(run / JOURNAL)}: renames {r['from']!r} to {r['to']!r}, outside the "
+                                    f"run's takedown; move the journal away and re-run")
+        for i, r in enumerate(journal["renames"]):
+            src, target = run / r["from"], run / r["to"]
+            if src.is_file() and not src.is_symlink():
+                if resuming and target.exists() and sha256_file(target) not in (r["old_sha256"], r["new_sha256"]):
+                    raise ManifestError(f"{shown(run / JOURNAL)}: {shown(target)} changed since the takedown "
+                                        f"began; restore it or rebuild the shards phase, then remove the journal")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, target)
+                left += 1
+                maybe_kill_takedown(i + 1)
+            elif not (target.is_file() and sha256_file(target) == r["new_sha256"]):
+                raise ManifestError(f"{shown(run / JOURNAL)}: {shown(target)} holds neither the staged file nor "
+                                    f"its new sha256; restore the run's shards from a backup or rebuild the shards "
+                                    f"phase, then remove the journal")
+    except (KeyError, TypeError, AttributeError) as e:
+        raise ManifestError(f"{shown(run / JOURNAL)}: not a takedown journal ({e}); move it away and re-run") from None
+    remove_tmp(run / stage)
+    (run / JOURNAL).unlink()
+    return left
+
+
+def resume(run_dir: str | Path, log=print) -> None:
+    """Finish a takedown a kill interrupted (its journal), and remove stages killed before
+    their journal was written. A no-op when neither is there."""
+    from curator.phases import remove_tmp
+
+    run = Path(run_dir)
+    path = run / JOURNAL
+    if path.exists():
+        journal = _read_json(path)
+        if not isinstance(journal, dict):
+            raise ManifestError(f"{shown(path)}: not a takedown journal; move it away and re-run")
+        left = _finish(run, journal, resuming=True)
+        rec = journal.get("record", {})
+        log(f"takedown: finished an interrupted takedown ({rec.get('documents')} documents, {rec.get('tokens')} "
+            f"tokens; {left} of {len(journal['renames'])} renames were left) from {shown(path)}")
+    for stale in sorted(run.glob("takedown.tmp-*")):
+        remove_tmp(stale)
 
 
 def load_records(run_dir: str | Path) -> list[dict]:
@@ -326,7 +486,7 @@ def main(args) -> int:
     sel = selection(args.domain, args.urls, args.ids)
     rec = takedown(args.run_dir, sel, dry_run=args.dry_run)
     verb = "would remove" if args.dry_run else "removed"
-    if not rec["documents"]:
+    if not rec["documents"] and not rec.get("domain_sets"):
         print(f"takedown: nothing to remove in {shown(args.run_dir)} (no shard holds the selected documents)")
         return 0
     print(f"takedown: {verb} {rec['documents']} document copies, {rec['tokens']} tokens, "
@@ -336,6 +496,9 @@ def main(args) -> int:
               f"{s['documents']} documents, {s['tokens']} tokens")
     for d, v in sorted(rec["by_domain"].items()):
         print(f"  mixture domain {d}: -{v['tokens']} tokens, -{v['documents']} documents")
+    for d, v in sorted(rec.get("domain_sets", {}).items()):
+        print(f"  per-domain set {d}: -{v['tokens']} tokens, -{v['documents']} documents "
+              f"from {v['shards_rewritten']} shard(s)")
     if args.dry_run:
         print("dry run: nothing was written")
     return 0

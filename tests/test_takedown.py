@@ -307,3 +307,149 @@ def test_takedown_from_training_stages(demo_run, spark, tmp_path):
     assert len({k.split(".")[0] for k in changed}) == rec["shards_rewritten"]
     assert not any(r["host"] == site for n in (512, 2048) for d in _documents(shards, n) for r in d)
     assert not collect(run)["accounting_problems"]
+
+
+def _all_bytes(run: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(run)): p.read_bytes() for p in sorted((run / "shards").rglob("*")) if p.is_file()}
+
+
+def test_a_killed_takedown_is_finished_by_the_next_one(multi_shard_run, tmp_path, monkeypatch, capsys):
+    """Killed after its journal and some renames: a dry run leaves the journal alone, the next
+    takedown finishes it, and the shards are byte-identical to an uninterrupted takedown with
+    the record appended once."""
+    from curator.cli import main
+    from curator.faults import TAKEDOWN_KILL_ENV, InjectedFault
+    from curator.takedown import JOURNAL, selection, takedown
+
+    whole = _copy_run(multi_shard_run, tmp_path / "whole")
+    killed = _copy_run(multi_shard_run, tmp_path / "killed")
+    site = _site_in_one_shard(whole / "shards")
+    takedown(whole, selection([site]))
+    before = _all_bytes(killed)
+
+    monkeypatch.setenv(TAKEDOWN_KILL_ENV, "3")
+    with pytest.raises(InjectedFault):
+        takedown(killed, selection([site]))
+    monkeypatch.delenv(TAKEDOWN_KILL_ENV)
+    journal = json.loads((killed / JOURNAL).read_text())
+    assert len(journal["renames"]) > 3 and journal["record"]["tokens"] > 0
+    half = _all_bytes(killed)
+    assert half != before and half != _all_bytes(whole)  # some renames done, not all
+    assert not (killed / "stats" / "takedowns.json").exists()
+
+    journal_bytes = (killed / JOURNAL).read_bytes()
+    assert main(["takedown", str(killed), "--domain", site, "--dry-run"]) == 0
+    assert "interrupted takedown" in capsys.readouterr().out
+    assert (killed / JOURNAL).read_bytes() == journal_bytes and _all_bytes(killed) == half
+
+    # a file changed since the journal was written is not overwritten: a one-line error
+    pending = next(killed / r["to"] for r in journal["renames"] if (killed / r["from"]).exists())
+    saved = pending.read_bytes()
+    pending.write_bytes(b"changed by someone else")
+    assert main(["takedown", str(killed), "--domain", site]) == 2
+    err = capsys.readouterr().err
+    assert "changed since the takedown began" in err and err.count("\n") == 1
+    pending.write_bytes(saved)
+
+    from curator.phases import make_tmp
+
+    (make_tmp(killed, "takedown") / "x.bin").write_bytes(b"killed before its journal")
+    (killed / "takedown.tmp-notours").mkdir()
+    (killed / "takedown.tmp-notours" / "keep").write_text("not written by curator")
+    assert main(["takedown", str(killed), "--domain", site]) == 0
+    out = capsys.readouterr().out
+    assert out.count("finished an interrupted takedown") == 1 and "nothing to remove" in out
+    assert not (killed / JOURNAL).exists()
+    assert [p.name for p in killed.glob("takedown.tmp-*")] == ["takedown.tmp-notours"]
+    assert _all_bytes(killed) == _all_bytes(whole)
+    records = json.loads((killed / "stats" / "takedowns.json").read_text())
+    assert len(records) == 1 and records[0] == journal["record"]
+    for k in ("documents", "tokens", "shards", "by_domain"):
+        assert records[0][k] == json.loads((whole / "stats" / "takedowns.json").read_text())[0][k]
+    assert main(["inspect", str(killed / "shards"), "-n", "0"]) == 0
+
+
+def test_the_card_shows_the_takedown(multi_shard_run, tmp_path, capsys):
+    """After a takedown, `curator card` reports its documents and tokens as recorded."""
+    from curator.cli import main
+
+    run = _copy_run(multi_shard_run, tmp_path / "run")
+    site = _site_in_one_shard(run / "shards")
+    assert main(["takedown", str(run), "--domain", site]) == 0
+    rec = json.loads((run / "stats" / "takedowns.json").read_text())[0]
+    assert main(["card", str(run), "--out", str(tmp_path / "card")]) == 0
+    capsys.readouterr()
+    card = json.loads((tmp_path / "card" / "card.json").read_text())
+    assert card["takedowns"]["records"] == [rec]
+    assert (card["takedowns"]["documents"], card["takedowns"]["tokens"]) == (rec["documents"], rec["tokens"]) != (0, 0)
+    top = json.loads((run / "shards" / "manifest.json").read_text())
+    assert card["shards"]["seq_lens"]["512"]["tokens"] == top["seq_lens"]["512"]["tokens"]
+    md = (tmp_path / "card" / "card.md").read_text()
+    assert f"1 takedown(s): {rec['documents']:,} documents, {rec['tokens']:,} tokens removed." in md
+    assert site in md
+
+
+def test_takedown_from_per_domain_shard_sets(demo_run, spark, tmp_path, capsys):
+    """With shards.per_domain the site also leaves its domain's shard set: only that set's
+    shards holding it are rewritten, its manifest lists the new files, other sets are untouched."""
+    from curator.cli import main
+    from curator.inspect_shards import verify
+    from curator.mix_export import domain_files
+
+    run = _reshard(demo_run, spark, tmp_path, per_domain=True, formats=["megatron", "olmo", "parquet"],
+                   tokens_per_shard=8192)
+    shards = run / "shards"
+    top_before = json.loads((shards / "manifest.json").read_text())
+    assert {"web", "code"} <= set(top_before["domains"])
+    web = shards / "domains" / "web"
+    web_docs = [r for d in _documents(web, 512) for r in d]
+    site = next(r["host"] for r in web_docs if r["host"])
+    site_tokens = sum(r["tokens"] for r in web_docs if r["host"] == site)
+    code_before = _file_hashes(shards / "domains" / "code")
+    web_before = _file_hashes(web)
+    _, files_before = domain_files(run, "olmo", 512)
+
+    assert main(["takedown", str(run), "--domain", site]) == 0
+    assert f"per-domain set web: -{site_tokens} tokens" in capsys.readouterr().out
+    rec = json.loads((run / "stats" / "takedowns.json").read_text())[0]
+    assert rec["domain_sets"] == {"web": {"documents": sum(r["host"] == site for r in web_docs), "tokens": site_tokens,
+                                          "shards_rewritten": rec["domain_sets"]["web"]["shards_rewritten"]}}
+    assert rec["tokens"] > 0  # the mixed shards too
+
+    top = json.loads((shards / "manifest.json").read_text())
+    entry = json.loads((web / "manifest.json").read_text())
+    assert top["domains"]["web"]["tokens"] == top_before["domains"]["web"]["tokens"] - site_tokens
+    assert top["domains"]["code"] == top_before["domains"]["code"]
+    for n in (512, 2048):
+        assert not any(r["host"] == site for d in _documents(web, n) for r in d)
+        assert entry["seq_lens"][str(n)]["tokens"] == top["domains"]["web"]["tokens"]
+        assert verify(web / str(n), entry["seq_lens"][str(n)])  # the files match the new checksums
+    after = _file_hashes(web)
+    changed = {k.split("/")[-1].split(".")[0] for k in web_before if web_before[k] != after.get(k)}
+    assert len(changed) == rec["domain_sets"]["web"]["shards_rewritten"] >= 1
+    assert _file_hashes(shards / "domains" / "code") == code_before
+    _, files = domain_files(run, "olmo", 512)  # what `curator mix export` hands trainers
+    assert sum(t for _, t in files["web"]) == sum(t for _, t in files_before["web"]) - site_tokens
+
+    assert main(["takedown", str(run), "--domain", site]) == 0
+    assert "nothing to remove" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("journal", [
+    {"stage": "takedown.tmp-0a1b", "renames": [{"from": "takedown.tmp-0a1b/x", "to": "../outside",
+                                                "old_sha256": None, "new_sha256": "0" * 64}], "record": {}},
+    {"stage": "../elsewhere", "renames": [], "record": {}},
+    {"renames": 3},
+])
+def test_a_journal_renames_only_inside_the_run(tmp_path, capsys, journal):
+    from curator.cli import main
+    from curator.takedown import JOURNAL
+
+    (tmp_path / "outside").write_text("not the run's")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / JOURNAL).write_text(json.dumps(journal))
+    assert main(["takedown", str(run), "--domain", "example.com"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("curator: error: ") and JOURNAL in err and err.count("\n") == 1
+    assert (tmp_path / "outside").read_text() == "not the run's" and (run / JOURNAL).exists()
