@@ -60,6 +60,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from dedup import CACHE, PeakMemory, real_lines  # noqa: E402
 
+from stages.dedup_exact import normalise  # noqa: E402
+
 N_BOILER = 40
 SCHEMA = pa.schema([("id", pa.string()), ("source", pa.string()), ("kind", pa.string()), ("domain", pa.string()),
                     ("url", pa.string()), ("text", pa.string()), ("lang", pa.string()), ("lang_score", pa.float64()),
@@ -73,7 +75,7 @@ def make_documents(n_docs: int, seed: int = 18):
     normal: dict[str, str] = {}
     for line in real_lines():  # shorter than a span, distinct after our normalisation
         if len(line.split()) < 50:
-            normal.setdefault(" ".join(line.casefold().split()), line)
+            normal.setdefault(normalise(line), line)
     pool = list(normal.values())
     order = rng.permutation(len(pool))
     cursor = 0
@@ -95,13 +97,13 @@ def make_documents(n_docs: int, seed: int = 18):
         b = [boiler[k] for k in rng.choice(N_BOILER, 3, replace=False)]
         body = [take() for _ in range(int(rng.integers(4, 9)))]
         unique = list(body)
-        if i % 2:  # one word changed, never the same change twice (else two pages share it)
-            w = b[0].split()
+        if i % 2:  # one word changed, never the same change twice, nor in case only (else two
+            w = b[0].split()  # pages share it: the span stage compares lower-cased words)
             while True:
                 pos, word = int(rng.integers(len(w))), take().split()[0]
-                if word != w[pos] and (b[0], pos, word) not in changes:
+                if word.lower() != w[pos].lower() and (b[0], pos, word.lower()) not in changes:
                     break
-            changes.add((b[0], pos, word))
+            changes.add((b[0], pos, word.lower()))
             w[pos] = word
             unique.append(" ".join(w) + f" - page {i}")
         docs.append({"boiler": b, "unique": unique, "spans": [], "host": f"site{int(rng.integers(n_hosts))}.example"})

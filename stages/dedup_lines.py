@@ -38,7 +38,8 @@ class LineItems:
     two or more non-blank lines) as the salted normalised lines joined by a space, so the
     same strings `normalise` gives line by line. Per item: `owner` (the document, ascending),
     `start` and `end` (its lines, `text.split("\\n")` indices), `h` (hash, int64) and
-    `strings` (an Arrow array). Skipped documents have no items."""
+    `strings` (an Arrow array). Skipped documents have no items. `line_chars` holds every
+    line's normalised length, document `j`'s lines at `line_bounds[j]:line_bounds[j + 1]`."""
 
     def __init__(self, texts: list, skip: list[bool], min_line_chars: int, paragraphs: bool):
         # NFKC and case folding never join or split lines ("\\n" composes with nothing), so
@@ -51,6 +52,7 @@ class LineItems:
         parent = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(offsets))
         local = np.arange(len(parent), dtype=np.int64) - offsets[parent]
         length = pc.utf8_length(lines).to_numpy(zero_copy_only=False)
+        self.line_chars, self.line_bounds = length, offsets  # every line's normalised length
         filled = length > 0
         single = np.flatnonzero(filled & (length >= min_line_chars))
         owner, start, end, strings = [parent[single]], [local[single]], [local[single] + 1], [lines.take(single)]
@@ -99,19 +101,23 @@ def cut_lines(batch: pa.RecordBatch, min_line_chars: int, paragraphs: bool, min_
     b = CutBatch(batch, "lines_removed_boilerplate")
     skip = [not c or r is not None for c, r in zip(b.cuts, b.reasons)]
     items = LineItems(b.texts, skip, min_line_chars, paragraphs)
+    starts, ends, hashes = items.start.tolist(), items.end.tolist(), items.h.tolist()
+    chars, bounds = items.line_chars.tolist(), items.line_bounds.tolist()
     for j, cut in enumerate(b.cuts):
         if skip[j]:
             continue
         lines = b.texts[j].split("\n")
-        drop = np.zeros(len(lines) + 1, np.int64)
+        drop = [False] * len(lines)
+        wanted = set(cut)
         mine = items.of(j)
-        hit = np.isin(items.h[mine], np.array(cut, np.int64))
-        np.add.at(drop, items.start[mine][hit], 1)
-        np.add.at(drop, items.end[mine][hit], -1)
-        drop = np.cumsum(drop[:-1]) > 0
-        if drop.any():
+        for a, e, h in zip(starts[mine], ends[mine], hashes[mine]):
+            if h in wanted:
+                drop[a:e] = [True] * (e - a)
+        if any(drop):
             kept = "\n".join(line for line, d in zip(lines, drop) if not d).strip("\n")
-            b.settle(j, kept, int(drop.sum()), "dedup.lines_too_short", min_chars_left)
+            left = [n for n, d in zip(chars[bounds[j]:bounds[j + 1]], drop) if n and not d]
+            # normalise(kept): the kept lines' normalised forms joined by one space
+            b.settle(j, kept, sum(drop), "dedup.lines_too_short", min_chars_left, sum(left) + max(0, len(left) - 1))
     return b.result()
 
 

@@ -166,10 +166,12 @@ class CutBatch:
         self.counts = batch.column(counter).to_pylist()
         self.chars = batch.column("chars_removed").to_pylist()
 
-    def settle(self, j: int, kept: str, cut: int, reason: str, min_chars_left: int) -> None:
+    def settle(self, j: int, kept: str, cut: int, reason: str, min_chars_left: int,
+               normalised_chars: int | None = None) -> None:
+        """`normalised_chars`: `len(normalise(kept))` where the caller knows it already."""
         from stages.dedup_exact import normalise
 
-        if len(normalise(kept)) < min_chars_left:
+        if (len(normalise(kept)) if normalised_chars is None else normalised_chars) < min_chars_left:
             self.reasons[j] = reason
             return
         self.counts[j] = (self.counts[j] or 0) + cut
