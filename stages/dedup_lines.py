@@ -106,7 +106,7 @@ def cut_lines(batch: pa.RecordBatch, min_line_chars: int, paragraphs: bool, min_
     for j, cut in enumerate(b.cuts):
         if skip[j]:
             continue
-        lines = b.texts[j].split("\n")
+        lines = (b.texts[j] or "").split("\n")
         drop = [False] * len(lines)
         wanted = set(cut)
         mine = items.of(j)
