@@ -2,7 +2,7 @@
 
 Each line, and each paragraph of two or more lines (blank-line separated), is normalised as
 exact dedup normalises whole texts (stages/dedup_exact.py `normalise`: NFKC, case-folded,
-whitespace collapsed) and hashed to 64 bits (stages/minhash.py `string_hashes64`, over the
+whitespace collapsed) and hashed to 64 bits (stages/dedup_subdoc.py `string_hashes`, over the
 whole batch at once; a paragraph's hash is salted so it never equals a line's). Lines whose
 normalised form is shorter than `min_line_chars`, and code documents, take no part unless
 asked. One shuffle by hash counts the documents and the distinct hosts of each hash, and
@@ -19,61 +19,73 @@ left with fewer than `min_chars_left` normalised characters is dropped as
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from stages.dedup_exact import normalise
-from stages.dedup_subdoc import CutBatch, distinct_pairs
-from stages.minhash import string_hashes64
+from stages.dedup_subdoc import ODD_SPACE, CutBatch, distinct_pairs, string_hashes
 
 LINE_ITEM_SCHEMA = pa.schema([("h", pa.int64()), ("rank", pa.int64()), ("host", pa.int64())])
 PARAGRAPH_SALT = "\x00paragraph\x00"
 
 
-def doc_items(text: str, min_line_chars: int, paragraphs: bool) -> tuple[list[str], list[tuple[int, int, str]]]:
-    """The lines of `text` and its items: (first line, end line, normalised text) for every
-    line long enough and every paragraph of at least two lines."""
-    lines = text.split("\n")
-    items: list[tuple[int, int, str]] = []
-    start = 0
-    for i, line in enumerate(lines + [""]):
-        if i < len(lines) and line.strip():
-            n = normalise(line)
-            if len(n) >= min_line_chars:
-                items.append((i, i + 1, n))
-            continue
-        if paragraphs and i - start >= 2:
-            items.append((start, i, PARAGRAPH_SALT + " ".join(normalise(x) for x in lines[start:i])))
-        start = i + 1
-    return lines, items
+class LineItems:
+    """The items of a batch of documents, vectorised with Arrow kernels over all its lines at once
+    (a Python loop per line cost more than the rest of the stage): every line whose
+    normalised form has at least `min_line_chars` characters, and every paragraph (a run of
+    two or more non-blank lines) as the salted normalised lines joined by a space, so the
+    same strings `normalise` gives line by line. Per item: `owner` (the document, ascending),
+    `start` and `end` (its lines, `text.split("\\n")` indices), `h` (hash, int64) and
+    `strings` (an Arrow array). Skipped documents have no items. `line_chars` holds every
+    line's normalised length, document `j`'s lines at `line_bounds[j]:line_bounds[j + 1]`."""
 
+    def __init__(self, texts: list, skip: list[bool], min_line_chars: int, paragraphs: bool):
+        # NFKC and case folding never join or split lines ("\\n" composes with nothing), so
+        # they run once per document; the white-space runs of every line at once
+        docs = pa.array([unicodedata.normalize("NFKC", t).casefold() if t and not s else "" for t, s in zip(texts, skip)],
+                        pa.string())
+        lists = pc.split_pattern(docs, "\n")
+        lines = pc.utf8_trim(pc.replace_substring_regex(pc.list_flatten(lists), ODD_SPACE, " "), " ")
+        offsets = lists.offsets.to_numpy().astype(np.int64)
+        parent = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(offsets))
+        local = np.arange(len(parent), dtype=np.int64) - offsets[parent]
+        length = pc.utf8_length(lines).to_numpy(zero_copy_only=False)
+        self.line_chars, self.line_bounds = length, offsets  # every line's normalised length
+        filled = length > 0
+        single = np.flatnonzero(filled & (length >= min_line_chars))
+        owner, start, end, strings = [parent[single]], [local[single]], [local[single] + 1], [lines.take(single)]
+        if paragraphs:
+            first = filled.copy()  # a non-blank line after a blank one or a document's first line
+            first[1:] &= ~filled[:-1] | (parent[1:] != parent[:-1])
+            rows = np.flatnonzero(filled)
+            runs = np.bincount(np.cumsum(first)[rows] - 1)
+            heads = np.flatnonzero(first)[runs >= 2]
+            offs = np.concatenate(([0], np.cumsum(runs))).astype(np.int32)
+            joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offs), lines.take(rows)).filter(runs >= 2), " ")
+            owner.append(parent[heads])
+            start.append(local[heads])
+            end.append(local[heads] + runs[runs >= 2])
+            strings.append(pc.binary_join_element_wise(PARAGRAPH_SALT, joined, ""))
+        order = np.argsort(np.concatenate(owner), kind="stable")
+        self.owner, self.start, self.end = (np.concatenate(x)[order] for x in (owner, start, end))
+        self.strings = pa.concat_arrays(strings).take(order)
+        self.h = string_hashes(self.strings).view(np.int64)
+        self.bounds = np.searchsorted(self.owner, np.arange(len(texts) + 1))
 
-def hash_strings(texts: list[str]) -> np.ndarray:
-    return string_hashes64(pa.array(texts, pa.string())) if texts else np.zeros(0, np.uint64)
-
-
-def batch_items(texts: list, skip: list[bool], min_line_chars: int, paragraphs: bool):
-    """Per document its lines and items, and the items' hashes for the whole batch at once
-    (one `string_hashes64` call: per document it would cost more than the rest together)."""
-    per_doc, strings, owner = [], [], []
-    for j, text in enumerate(texts):
-        if not text or skip[j]:
-            per_doc.append(([], []))
-            continue
-        lines, items = doc_items(text, min_line_chars, paragraphs)
-        per_doc.append((lines, items))
-        strings.extend(s for _, _, s in items)
-        owner.extend([j] * len(items))
-    return per_doc, hash_strings(strings).view(np.int64), np.asarray(owner, np.int64)
+    def of(self, j: int) -> slice:
+        """Document `j`'s items."""
+        return slice(int(self.bounds[j]), int(self.bounds[j + 1]))
 
 
 def emit_lines(batch: pa.RecordBatch, min_line_chars: int, paragraphs: bool, include_code: bool):
     """(hash, rank, host hash) of the distinct items of each document of `batch`."""
     skip = [k == "code" and not include_code for k in batch.column("kind").to_pylist()]
-    _, hashes, owner = batch_items(batch.column("text").to_pylist(), skip, min_line_chars, paragraphs)
+    items = LineItems(batch.column("text").to_pylist(), skip, min_line_chars, paragraphs)
     ranks = batch.column("_rank").to_numpy(zero_copy_only=False)
-    hosts = hash_strings([h or "" for h in batch.column("host").to_pylist()])
-    h, own = distinct_pairs(hashes.view(np.uint64), owner)
+    hosts = string_hashes(pc.fill_null(batch.column("host"), ""))
+    h, own = distinct_pairs(items.h.view(np.uint64), items.owner)
     return [h.view(np.int64), ranks[own], hosts[own].view(np.int64)]
 
 
@@ -88,20 +100,24 @@ def cut_lines(batch: pa.RecordBatch, min_line_chars: int, paragraphs: bool, min_
     """Remove from each document the lines (and paragraphs) whose hash is in its `_cut` list."""
     b = CutBatch(batch, "lines_removed_boilerplate")
     skip = [not c or r is not None for c, r in zip(b.cuts, b.reasons)]
-    per_doc, hashes, owner = batch_items(b.texts, skip, min_line_chars, paragraphs)
-    starts = np.searchsorted(owner, np.arange(len(b.texts) + 1))
+    items = LineItems(b.texts, skip, min_line_chars, paragraphs)
+    starts, ends, hashes = items.start.tolist(), items.end.tolist(), items.h.tolist()
+    chars, bounds = items.line_chars.tolist(), items.line_bounds.tolist()
     for j, cut in enumerate(b.cuts):
         if skip[j]:
             continue
-        lines, items = per_doc[j]
-        drop = np.zeros(len(lines), bool)
+        lines = (b.texts[j] or "").split("\n")
+        drop = [False] * len(lines)
         wanted = set(cut)
-        for (a, e, _), h in zip(items, hashes[starts[j]:starts[j + 1]].tolist()):
+        mine = items.of(j)
+        for a, e, h in zip(starts[mine], ends[mine], hashes[mine]):
             if h in wanted:
-                drop[a:e] = True
-        if drop.any():
+                drop[a:e] = [True] * (e - a)
+        if any(drop):
             kept = "\n".join(line for line, d in zip(lines, drop) if not d).strip("\n")
-            b.settle(j, kept, int(drop.sum()), "dedup.lines_too_short", min_chars_left)
+            left = [n for n, d in zip(chars[bounds[j]:bounds[j + 1]], drop) if n and not d]
+            # normalise(kept): the kept lines' normalised forms joined by one space
+            b.settle(j, kept, sum(drop), "dedup.lines_too_short", min_chars_left, sum(left) + max(0, len(left) - 1))
     return b.result()
 
 
@@ -110,10 +126,9 @@ def line_texts(batches, wanted: frozenset, min_line_chars: int, paragraphs: bool
     schema = pa.schema([("h", pa.int64()), ("line", pa.string())])
     for batch in batches:
         texts = batch.column("text").to_pylist()
-        per_doc, hashes, _ = batch_items(texts, [False] * len(texts), min_line_chars, paragraphs)
-        strings = [s for _, items in per_doc for _, _, s in items]
+        items = LineItems(texts, [False] * len(texts), min_line_chars, paragraphs)
         found: dict[int, str] = {}
-        for s, h in zip(strings, hashes.tolist()):
+        for s, h in zip(items.strings.to_pylist(), items.h.tolist()):
             if h in wanted and h not in found:
                 found[h] = s.replace(PARAGRAPH_SALT, "[paragraph] ")[:300]
         if found:

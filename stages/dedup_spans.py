@@ -2,7 +2,7 @@
 
 Words are runs of non-space characters, lower-cased. Every window of `min_span_tokens`
 consecutive words of a document gets a 64-bit rolling hash (a polynomial of the words'
-`string_hashes64` mod 2^64, mixed by fmix64, vectorised over the whole Arrow batch). One
+`string_hashes` mod 2^64, mixed by fmix64, vectorised over the whole Arrow batch). One
 shuffle by window hash finds, for each window, the first document holding it in the survivor
 order (stages/dedup_subdoc.py); every other document holding it is told to cut it. A document
 then removes every word covered by a window it was told to cut: a copied passage of L >=
@@ -23,8 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stages.dedup_subdoc import CutBatch, distinct_pairs
-from stages.minhash import fmix64, string_hashes64
+from stages.dedup_subdoc import ODD_SPACE, CutBatch, distinct_pairs, string_hashes
+from stages.minhash import fmix64
 
 WORD = re.compile(r"\S+")
 _K = np.uint64(0x9E3779B97F4A7C15)
@@ -32,12 +32,17 @@ _K = np.uint64(0x9E3779B97F4A7C15)
 
 def window_hashes(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(hashes uint64, owner document, start word) of every n-word window of every text."""
-    words = [WORD.findall(t or "") for t in texts]
-    lengths = np.array([len(w) for w in words], np.int64)
+    lists = pc.split_pattern(pc.replace_substring_regex(pc.utf8_lower(pa.array([t or "" for t in texts], pa.string())),
+                                                        ODD_SPACE, " "), " ")
+    flat = pc.list_flatten(lists)
+    filled = pc.greater(pc.binary_length(flat), 0)  # white space at either end leaves an empty piece
+    words = flat.filter(filled)
+    lengths = np.bincount(pc.list_parent_indices(lists).filter(filled).to_numpy(zero_copy_only=False),
+                          minlength=len(texts)).astype(np.int64)
     total = int(lengths.sum())
     if total < n:
         return np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64)
-    th = string_hashes64(pc.utf8_lower(pa.array([x for w in words for x in w], pa.string())))
+    th = string_hashes(words)
     ends = np.cumsum(lengths)
     doc_of = np.repeat(np.arange(len(texts)), lengths)
     with np.errstate(over="ignore"):

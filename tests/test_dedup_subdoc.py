@@ -196,3 +196,61 @@ def test_bad_settings_are_one_line_errors(tmp_path, capsys, dedup, expected):
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and expected in err, err
+
+
+ODD = ["a", "B", "ß", "ﬁ", "İ", "Σ", "é", "e\u0301", "Ⅳ", " ", "  ", "\t", "\n", "\n", "\r", "\u00a0", "\u2028",
+       "\u3000", "\x85", "\x1c", "\u200b", "long line of words"]
+
+
+def _odd_texts(n: int = 400) -> list[str]:
+    rng = random.Random(7)
+    return ["".join(rng.choice(ODD) for _ in range(rng.randint(0, 30))) for _ in range(n)] + ["", "a\nb", "\n\n"]
+
+
+def test_line_items_are_the_normalised_lines_and_paragraphs():
+    """The vectorised items are exactly the lines (and paragraphs) `normalise` gives one line at
+    a time, on text full of odd white space, case and compatibility characters."""
+    from stages.dedup_exact import normalise
+    from stages.dedup_lines import PARAGRAPH_SALT, LineItems
+
+    texts = _odd_texts()
+    skip = [i % 9 == 0 for i in range(len(texts))]
+    items = LineItems(texts, skip, min_line_chars=3, paragraphs=True)
+    got = sorted(zip(items.owner.tolist(), items.start.tolist(), items.end.tolist(), items.strings.to_pylist()))
+    want = []
+    for j, text in enumerate(texts):
+        if skip[j]:
+            continue
+        lines, start = text.split("\n"), 0
+        for i, line in enumerate(lines + [""]):
+            if i < len(lines) and line.strip():
+                if len(normalise(line)) >= 3:
+                    want.append((j, i, i + 1, normalise(line)))
+                continue
+            if i - start >= 2:
+                want.append((j, start, i, PARAGRAPH_SALT + " ".join(normalise(x) for x in lines[start:i])))
+            start = i + 1
+    assert got == sorted(want) and len(want) > 100
+    same = {}
+    assert all(same.setdefault(s, h) == h for s, h in zip(items.strings.to_pylist(), items.h.tolist()))
+    assert len(set(items.h.tolist())) == len(same)  # distinct strings, distinct hashes
+
+
+def test_span_words_are_the_lower_cased_white_space_runs():
+    import re
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from stages.dedup_spans import window_hashes
+
+    texts = _odd_texts()
+    h, owner, start = window_hashes(texts, 2)
+    words = [pc.utf8_lower(pa.array(re.findall(r"\S+", t), pa.string())).to_pylist() for t in texts]
+    assert owner.tolist() == [j for j, w in enumerate(words) for _ in range(len(w) - 1)]
+    assert start.tolist() == [k for w in words for k in range(len(w) - 1)]
+    pairs = [tuple(w[k:k + 2]) for w in words for k in range(len(w) - 1)]
+    same = {}
+    assert all(same.setdefault(p, x) == x for p, x in zip(pairs, h.tolist()))
+    assert len(np.unique(h)) == len(same)
