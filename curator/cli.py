@@ -256,6 +256,10 @@ def _validate(args) -> int:
     from curator.terminal import shown
 
     m = load(args.manifest, args.inputs, args.sets)
+    if m.dedup.against:  # the indexes' headers, checked as the run checks them
+        from curator.dedup_index import open_indexes
+
+        open_indexes(m.dedup.against, m.base_dir, m.dedup)
     print(f"{shown(args.manifest)}: ok ({len(m.sources)} sources, {len(m.stages)} stages, run dir {shown(m.run_dir)})")
     return 0
 

@@ -33,8 +33,12 @@ def dedup_documents(df, dedup, arrow_schema: pa.Schema, prior=()):
             df = dedup_prior.exact_prior(df, prior)
     fuzzy = None
     if dedup.minhash is not None:
+        from stages.connected_components import cut_lineage
         from stages.dedup_fuzzy import dedup_fuzzy
 
+        # MinHash reads its input three times (signatures, candidate texts, the marked output):
+        # materialised once, URL and exact dedup and their index joins run once, not three times
+        df = cut_lineage(df, df.sparkSession.sparkContext.getCheckpointDir() is not None)
         fuzzy = dedup_fuzzy(df, dedup.minhash, prior=prior)
         df = fuzzy.df
     return df, fuzzy

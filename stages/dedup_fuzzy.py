@@ -263,12 +263,14 @@ def dedup_fuzzy(df, settings, prior=None) -> FuzzyResult:
     ranked = _cut(ranked.select(F.col("node").alias("id"), F.col("component").alias("minhash_cluster"),
                                 "minhash_cluster_size", "_mh_rank", *(["_pid", "_pidx"] if prior else [])), reliable)
     involved.unpersist()
-    if prior:
-        stats["prior_matched"] = ranked.where(F.col("_pid").isNotNull()).count()
-        ranked_new = ranked.where(F.col("_pid").isNull())
+    if prior:  # one aggregate: new documents matched to released ones, and the sizes of the new clusters
+        new = F.col("_pid").isNull()
+        rows = ranked.groupBy((~new).alias("_m"), F.when(new & (F.col("_mh_rank") == 1), F.col("minhash_cluster_size"))
+                              .alias("_s")).count().collect()
+        stats["prior_matched"] = sum(r[2] for r in rows if r[0])
+        sizes = [(r[1], r[2]) for r in rows if not r[0] and r[1] is not None]
     else:
-        ranked_new = ranked
-    sizes = ranked_new.where(F.col("_mh_rank") == 1).groupBy("minhash_cluster_size").count().collect()
+        sizes = ranked.where(F.col("_mh_rank") == 1).groupBy("minhash_cluster_size").count().collect()
     stats["cluster_sizes"] = {str(r[0]): r[1] for r in sorted(sizes)}
     stats["clusters"] = sum(r[1] for r in sizes)
     stats["documents_in_clusters"] = sum(r[0] * r[1] for r in sizes)

@@ -27,6 +27,9 @@ PRIOR_ID, PRIOR_INDEX = "dedup_prior_id", "dedup_prior_index"
 """Columns the dedup phase adds when `dedup.against` names indexes (null on other rows)."""
 PRIOR_REASONS = ("dedup.url_prior", "dedup.exact_prior", "dedup.minhash_prior")
 _NO_KEY = "\x00no-key:"
+PRIOR_BROADCAST_MAX_ROWS = 1_000_000
+"""URL or text-hash rows of the indexes (header counts) up to which they are broadcast to the
+join with the run's documents (about 100 MB of driver memory at most)."""
 
 
 def with_prior_columns(df):
@@ -53,7 +56,11 @@ def _keyed(spark, indexes, table: str, key: str):
     rows = reduce(lambda a, b: a.unionByName(b), frames)
     if len(frames) > 1:
         rows = rows.groupBy("_pk").agg(F.min("_m").alias("_m"))
-    return rows.select("_pk", F.col("_m")["i"].alias("_pid"), F.col("_m")["n"].alias("_pidx"))
+    rows = rows.select("_pk", F.col("_m")["i"].alias("_pid"), F.col("_m")["n"].alias("_pidx"))
+    # a small index is sent whole to every task, so the run's rows (with their texts) are not
+    # shuffled for it; a large one is joined by key, never gathered in the driver
+    return F.broadcast(rows) if sum(ix.header["counts"][table] for ix in indexes if ix.has(table)) \
+        <= PRIOR_BROADCAST_MAX_ROWS else rows
 
 
 def _mark(df, indexes, table: str, key: str, eligible, reason: str):
@@ -102,7 +109,7 @@ def prior_buckets(spark, indexes, new_buckets, n_new: int):
 
     from stages.dedup_fuzzy import BROADCAST_MAX_ROWS
 
-    wanted = new_buckets.select("bucket").distinct()
+    wanted = new_buckets.select("bucket")  # no distinct: a semi join keeps each index row at most once
     if n_new <= BROADCAST_MAX_ROWS:
         wanted = F.broadcast(wanted)
     frames = [ix.table(spark, "buckets").select("bucket", "k1", "k2") for ix in indexes]

@@ -185,3 +185,18 @@ def test_sample_run_again_against_its_own_index_keeps_nothing_and_names_itself(d
     capsys.readouterr()
     print_stats(again.run_dir)
     assert "dedup against released corpora" in capsys.readouterr().out
+
+
+def test_validate_checks_dedup_against_as_the_run_does(runs, tmp_path, capsys):
+    from curator.cli import main
+    from tests.conftest import DEMO
+
+    _, _, _, folder = runs
+    good = ["validate", str(DEMO), "--set", f"dedup.against=[{folder / 'idx'}]"]
+    assert main(good) == 0 and ": ok (" in capsys.readouterr().out  # the sample's MinHash settings are the index's
+    assert main([*good, "dedup.minhash.num_perm=64"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cc-old" in err and "other dedup.minhash settings: num_perm 128" in err
+    assert main(["validate", str(DEMO), "--set", f"dedup.against=[{tmp_path / 'missing'}]"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "dedup.against" in err and "missing" in err and "no such folder" in err
