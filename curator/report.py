@@ -456,7 +456,7 @@ def report_context(run_dir: Path) -> dict[str, Any]:
         "run": run_dir.name, "css": Markup(CSS), "sections": SECTIONS,
         "accounting": runstats.accounting_problems(stats),
         "funnel": _funnel(run_dir, stats), "scores": None, "languages": None, "dedup": None, "subdoc": None,
-        "mixture": None, "shards": None, "shard_plots": [], "contamination": None, "optout": None, "rejected": _rejected(run_dir, stats),
+        "prior": None, "mixture": None, "shards": None, "shard_plots": [], "contamination": None, "optout": None, "rejected": _rejected(run_dir, stats),
     }
     hists = runstats.score_histograms(run_dir)
     ctx["scores"] = [
@@ -491,6 +491,10 @@ def report_context(run_dir: Path) -> dict[str, Any]:
             "lines": _table(["removed line (normalised)", "documents"],
                             [[x["line"], x["docs"]] for x in sub["top_removed_lines"]], numeric={1}),
         }
+    prior = runstats.prior_dedup(stats)
+    if prior:
+        ctx["prior"] = _table(["", "", "documents"], [[r["what"], r["detail"], "" if r["count"] is None else r["count"]]
+                                                      for r in prior], numeric={2})
     mix = runstats.mixture(stats)
     if mix:
         ctx["mixture"] = {

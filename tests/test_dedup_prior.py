@@ -185,6 +185,8 @@ def test_sample_run_again_against_its_own_index_keeps_nothing_and_names_itself(d
     capsys.readouterr()
     print_stats(again.run_dir)
     assert "dedup against released corpora" in capsys.readouterr().out
+    html = (again.run_dir / "report.html").read_text()  # the report shows the indexes and removals too
+    assert "against released corpora" in html and "index sample-1" in html and "dedup.url_prior" in html
 
 
 def test_validate_checks_dedup_against_as_the_run_does(runs, tmp_path, capsys):
