@@ -473,7 +473,7 @@ def scaling(args) -> dict:
     interrupted = None
     try:
         warm = min(2000, sizes[0])
-        for n in [warm, *sizes]:
+        for i, n in enumerate([warm, *sizes]):
             if interrupted is not None:
                 break
             t0 = time.perf_counter()
@@ -493,8 +493,7 @@ def scaling(args) -> dict:
             tok = p._tokenizer_info()
             p.results["extract"] = PhaseResult("extract", docs, "", {"domains": {"web": {"kept": n, "dropped": {}}}},
                                                False)
-            if n != warm or not rows:
-                print(f"  {n:,} documents ready in {time.perf_counter() - t0:.0f} s", flush=True)
+            print(f"  {n:,} documents ready in {time.perf_counter() - t0:.0f} s", flush=True)
             seconds = {}
             try:
                 with PeakMemory() as mem:
@@ -515,7 +514,7 @@ def scaling(args) -> dict:
             after_filters = p.results["annotate"].stats["domains"]["web"]["kept"]
             row = {"docs": n, "seconds": seconds, "total": sum(seconds.values()), "kept": kept,
                    "peak_gb": mem.peak / 2**30}
-            if n == warm:
+            if not i:
                 print(f"  warm-up {n:,} documents: {row['total']:.1f} s (not counted)", flush=True)
             else:
                 rows.append(row)
