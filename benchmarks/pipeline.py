@@ -62,7 +62,8 @@ without the phase runner's fingerprints and markers. A small untimed warm-up siz
 first so that the JVM's start and JIT are not charged to the first size. Prints seconds per
 phase per million documents at each size and the growth from the smallest to the largest.
 `--driver-memory 1g` (issue 15, section 4) runs it all with a 1 GB driver heap: nothing the
-driver holds may grow with the number of documents.
+driver holds may grow with the number of documents. Ctrl-C during a size stops it and reports
+the sizes that finished (`interrupted_at` in the JSON line names the one stopped).
 
 Run from the repository root: `.venv/bin/python benchmarks/pipeline.py [--quick] [--scaling]`
 Needs the `bench` extra (pip install -e ".[bench]"). Prints a table, then one JSON line.
@@ -469,9 +470,12 @@ def scaling(args) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="bench-scaling-", dir=args.tmp))
     spark = None
     rows = []
+    interrupted = None
     try:
         warm = min(2000, sizes[0])
-        for n in [warm, *sizes]:
+        for i, n in enumerate([warm, *sizes]):
+            if interrupted is not None:
+                break
             t0 = time.perf_counter()
             base = tmp / f"n{n}"
             docs = extracted_folder(n, base / "input")
@@ -489,21 +493,28 @@ def scaling(args) -> dict:
             tok = p._tokenizer_info()
             p.results["extract"] = PhaseResult("extract", docs, "", {"domains": {"web": {"kept": n, "dropped": {}}}},
                                                False)
-            if n != warm or not rows:
-                print(f"  {n:,} documents ready in {time.perf_counter() - t0:.0f} s", flush=True)
+            print(f"  {n:,} documents ready in {time.perf_counter() - t0:.0f} s", flush=True)
             seconds = {}
-            with PeakMemory() as mem:
-                for phase in phases:
-                    out = m.run_dir / OUTPUT_DIRS[phase]
-                    started = time.perf_counter()
-                    stats = getattr(p, f"_{phase}")(out, tok_info=tok)
-                    seconds[phase] = time.perf_counter() - started
-                    p.results[phase] = PhaseResult(phase, out, "", stats, False)
+            try:
+                with PeakMemory() as mem:
+                    for phase in phases:
+                        out = m.run_dir / OUTPUT_DIRS[phase]
+                        started = time.perf_counter()
+                        stats = getattr(p, f"_{phase}")(out, tok_info=tok)
+                        seconds[phase] = time.perf_counter() - started
+                        p.results[phase] = PhaseResult(phase, out, "", stats, False)
+            except KeyboardInterrupt:  # Ctrl-C: report the sizes that finished
+                if not rows:
+                    raise
+                interrupted = n
+                print(f"  {n:,}: interrupted after " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
+                      + " s; reporting the sizes that finished", flush=True)
+                continue
             kept = p.results["dedup"].stats["domains"]["web"]["kept"]
             after_filters = p.results["annotate"].stats["domains"]["web"]["kept"]
             row = {"docs": n, "seconds": seconds, "total": sum(seconds.values()), "kept": kept,
                    "peak_gb": mem.peak / 2**30}
-            if n == warm:
+            if not i:
                 print(f"  warm-up {n:,} documents: {row['total']:.1f} s (not counted)", flush=True)
             else:
                 rows.append(row)
@@ -532,7 +543,7 @@ def scaling(args) -> dict:
         return f"{n // 1_000_000}m" if n % 1_000_000 == 0 else f"{n // 1000}k"
 
     out = {"benchmark": "pipeline_scaling", "quick": args.quick, "sizes": [r["docs"] for r in rows],
-           "driver_memory": args.driver_memory}
+           "driver_memory": args.driver_memory, "interrupted_at": interrupted}
     for r in rows:
         per = 1e6 / r["docs"]
         for p in phases:

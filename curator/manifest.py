@@ -217,7 +217,11 @@ class MinHashSettings(_Model):
     the driver holds the edge list in memory."""
     survivor_score: str | None = "quality_score"
     """Survivor of a cluster: highest value of this column (when the rows have it), then
-    the longest text, then the smallest id."""
+    `survivor`'s rule, then the smallest id."""
+    survivor: Literal["longest", "first"] = "longest"
+    """`longest`: the longest text. `first`: the earliest in input order (input file, then
+    WARC offset or record number, then path), as a clusterer that keeps the first document it
+    read does (datatrove's)."""
 
     @model_validator(mode="after")
     def _bands_rows(self) -> MinHashSettings:

@@ -17,7 +17,8 @@
 4. Connected components (stages/connected_components.py); a cluster's id is its smallest
    document id.
 5. Survivor: the highest `survivor_score` column value (when the rows have that column),
-   then the longest text, then the smallest id. Every cluster member carries
+   then the `survivor` rule -- the longest text, or (`first`) the earliest in input order
+   (`input_order`) -- then the smallest id. Every cluster member carries
    `minhash_cluster` and `minhash_cluster_size`; all but the survivor are marked
    `dedup.minhash`. Rows not in any cluster get nulls there.
 
@@ -130,6 +131,26 @@ def _keys(column: str):
     return F.xxhash64(column).alias("k1"), F.xxhash64(F.lit("curator-key"), column).alias("k2")
 
 
+INPUT_ORDER = ("_src", "_pos", "_path")
+"""Columns of `input_order`, in sort order."""
+
+
+def input_order(df) -> list:
+    """Where a row was read, as sortable columns: the input file (WARC, code archive or
+    dataset; a repository for a folder), the position in it (WARC offset, or the code
+    record's number), then the file's path in its repository. Nulls where a row does not
+    say (they sort last)."""
+    from pyspark.sql import functions as F
+
+    if "meta" not in df.columns:
+        return [F.lit(None).cast(t).alias(c) for c, t in zip(INPUT_ORDER, ("string", "long", "string"))]
+    m = F.col("meta")
+    pos = F.coalesce(m["warc_offset"], m["record"])
+    return [F.coalesce(m["warc_file"], m["archive"], m["dataset"], m["repo"]).alias("_src"),
+            pos.try_cast("long").alias("_pos"),
+            m["path"].alias("_path")]
+
+
 def _small(df, rows: int):
     from pyspark.sql import functions as F
 
@@ -194,9 +215,12 @@ def dedup_fuzzy(df, settings, prior=None) -> FuzzyResult:
     # list is broadcast so that the whole corpus is not shuffled for it
     score = settings.survivor_score
     has_score = score is not None and score in df.columns
+    first_read = settings.survivor == "first"
     info_cols = [F.col("id"), F.length("text").alias("_len")]
     if has_score:
         info_cols.append(F.col(score).alias("_score"))
+    if first_read:
+        info_cols += input_order(kept)
     if settings.verify:
         info_cols.append(F.col("text"))
     nodes = _cut(stars.select(F.col("s1").alias("k1"), F.col("s2").alias("k2")).union(
@@ -210,6 +234,8 @@ def dedup_fuzzy(df, settings, prior=None) -> FuzzyResult:
         olds = prior_nodes(spark, prior, _small(nodes, 2 * n_stars), settings.verify)
         if has_score:
             olds = olds.withColumn("_score", F.lit(None).cast(involved.schema["_score"].dataType))
+        for c in INPUT_ORDER if first_read else ():  # a released document wins whatever it was read after
+            olds = olds.withColumn(c, F.lit(None).cast(involved.schema[c].dataType))
         involved = involved.unionByName(olds)
     involved = _cut(involved, reliable)
     n_nodes = nodes.count()
@@ -247,9 +273,10 @@ def dedup_fuzzy(df, settings, prior=None) -> FuzzyResult:
     lap("components")
 
     extra = ["_prior", "_pid", "_pidx"] if prior else []
-    info = involved.select(F.col("id").alias("node"), "_len", *(["_score"] if has_score else []), *extra)
+    rule = [*INPUT_ORDER] if first_read else ["_len"]
+    info = involved.select(F.col("id").alias("node"), *rule, *(["_score"] if has_score else []), *extra)
     order = ([F.col("_prior").desc()] if prior else []) + ([F.col("_score").desc_nulls_last()] if has_score else []) \
-        + [F.col("_len").desc(), F.col("node")]
+        + ([F.col(c).asc_nulls_last() for c in INPUT_ORDER] if first_read else [F.col("_len").desc()]) + [F.col("node")]
     cluster = Window.partitionBy("component")
     members = assignment.count()
     ranked = (info.join(_small(assignment, members), "node")
@@ -276,7 +303,8 @@ def dedup_fuzzy(df, settings, prior=None) -> FuzzyResult:
     stats["documents_in_clusters"] = sum(r[0] * r[1] for r in sizes)
     stats["duplicates_marked"] = stats["documents_in_clusters"] - stats["clusters"]
     lap("survivors")
-    stats["survivor_rule"] = (f"highest {score}, then " if has_score else "") + "longest text, then smallest id"
+    stats["survivor_rule"] = (f"highest {score}, then " if has_score else "") \
+        + ("first in input order (file, offset or record, path)" if first_read else "longest text") + ", then smallest id"
 
     cols = list(df.columns)
     dup = F.col("drop_reason").isNull() & (F.col("_mh_rank") > 1)

@@ -139,3 +139,60 @@ def test_the_demo_run_records_fuzzy_dedup_stats(demo_run):
     assert set(mh["removed_by_domain"]) == set(stats["domains"])
     removed = sum(mh["removed_by_domain"].values())
     assert removed == stats["dropped"].get("dedup.minhash", 0) == mh["duplicates_marked"]
+
+
+@pytest.fixture(scope="module")
+def read_order(spark):
+    """Clusters whose longest member was read after a shorter one: web pages by WARC file and
+    offset, code files by archive and record; and the member each rule keeps."""
+    rng = random.Random(7)
+    vocab = [f"r{i}" for i in range(20_000)]
+    base = [[rng.choice(vocab) for _ in range(150)] for _ in range(5)]
+    longer = lambda words: " ".join(words + [rng.choice(vocab) for _ in range(10)])  # noqa: E731
+    web = lambda f, o: {"warc_file": f, "warc_offset": str(o)}  # noqa: E731
+    rows = [  # ids chosen so that the smallest id is never the expected survivor of a rule
+        # an earlier file wins whatever its offset
+        _row("a-2", longer(base[0]), meta=web("s3://cc/b.warc.gz", 10)),
+        _row("a-1", " ".join(base[0]), meta=web("s3://cc/c.warc.gz", 5)),
+        _row("a-3", " ".join(base[0]), meta=web("s3://cc/a.warc.gz", 9000)),
+        # same file: offsets compare as numbers (900 before 1000)
+        _row("b-1", longer(base[1]), meta=web("f.warc.gz", 1000)),
+        _row("b-2", " ".join(base[1]), meta=web("f.warc.gz", 900)),
+        # code: the record number in the archive, then the path
+        _row("c-1", longer(base[2]), kind="code", domain="code", meta={"archive": "r.tar", "record": "12", "path": "a.py"}),
+        _row("c-2", " ".join(base[2]), kind="code", domain="code", meta={"archive": "r.tar", "record": "3", "path": "b.py"}),
+        # a row that says nothing of where it was read comes after one that does
+        _row("d-1", longer(base[3])),
+        _row("d-2", " ".join(base[3]), meta=web("z.warc.gz", 1)),
+        _row("e-0", " ".join(base[4]), meta=web("f.warc.gz", 1)),  # alone: in no cluster
+    ]
+    keeps = {"first": {"a-3", "b-2", "c-2", "d-2", "e-0"}, "longest": {"a-2", "b-1", "c-1", "d-1", "e-0"}}
+    return spark.createDataFrame(rows, COLUMNS), keeps
+
+
+@pytest.mark.parametrize("rule", ["first", "longest"])
+def test_minhash_survivor_rule_keeps_the_first_read_or_the_longest_copy(read_order, rule):
+    df, keeps = read_order
+    result = dedup_fuzzy(df, MinHashSettings(survivor=rule, survivor_score=None))
+    got = _result(result.df)
+    assert {i for i, (reason, _, _) in got.items() if reason is None} == keeps[rule]
+    assert {i: reason for i, (reason, _, _) in got.items() if reason} == {
+        i: "dedup.minhash" for i in set(got) - keeps[rule]}
+    assert result.stats["survivor_rule"] == ("first in input order (file, offset or record, path), then smallest id"
+                                             if rule == "first" else "longest text, then smallest id")
+    if rule == "first":  # other partitions, components by Spark rounds: the same survivors
+        assert _result(dedup_fuzzy(df.repartition(5), MinHashSettings(
+            survivor=rule, survivor_score=None, components_local_max_edges=0)).df) == got
+
+
+def test_manifest_checks_the_minhash_survivor_rule():
+    from curator.errors import ManifestError
+    from curator.manifest import parse
+
+    spec = {"run": "t", "sources": [{"name": "s", "kind": "code", "inputs": ["."], "domain": "code"}],
+            "mixture": {"weights": {"code": 1}}}
+    assert parse({**spec, "dedup": {"minhash": {}}}, base_dir=".").dedup.minhash.survivor == "longest"
+    assert parse({**spec, "dedup": {"minhash": {"survivor": "first"}}}, base_dir=".").dedup.minhash.survivor == "first"
+    with pytest.raises(ManifestError, match="dedup.minhash.survivor") as e:
+        parse({**spec, "dedup": {"minhash": {"survivor": "oldest"}}}, base_dir=".")
+    assert "\n" not in str(e.value)

@@ -69,7 +69,7 @@ def _frame(spark, rows):
     from curator.schema import spark_schema
 
     table = pa.Table.from_pylist(rows, schema=SCHEMA)
-    return spark.createDataFrame(table.to_pandas(), spark_schema(SCHEMA))
+    return spark.createDataFrame(table.to_pandas(maps_as_pydicts="strict"), spark_schema(SCHEMA))
 
 
 def _outcome(df) -> dict[str, tuple]:
@@ -116,6 +116,31 @@ def test_each_removal_names_its_reason_the_matched_document_and_the_index(corpor
     # the old run removed a-100 as a near copy of a-005: the new copy of it is matched all the same
     assert incremental["b-of-dropped"][1] in {"a-005", "a-100"}
     assert stats["prior_matched"] == 4
+
+
+def test_first_read_survivor_rule_still_lets_every_released_document_win(spark, corpora, runs):
+    """`survivor: first`, new documents read in reverse order: a released document (no read
+    position in the index, which would sort last) still wins, and among new ones the first
+    read does -- the fates of one combined run in which the old documents were read first."""
+    from curator.dedup_index import open_indexes
+
+    old, new, planted = corpora
+    _, _, _, folder = runs
+    first = DedupSettings(minhash=MinHashSettings(survivor="first", survivor_score=None))
+    where = lambda f, i: {"warc_file": f, "warc_offset": str(1000 - i)}  # noqa: E731 - later rows read first
+    new = [{**r, "meta": where("b-new.warc.gz", i)} for i, r in enumerate(new)]
+    incremental, _ = dedup_documents(_frame(spark, new), first, SCHEMA,
+                                     open_indexes([str(folder / "idx")], folder, first))
+    got = _outcome(incremental)
+    for doc, (reason, _) in planted.items():
+        if reason.endswith("_prior"):
+            assert got[doc][0] == reason, doc
+    assert (got["b-twin1"][0], got["b-twin2"][0]) == ("dedup.minhash", None)  # b-twin2 was read first
+    # the same fates as one combined run in which the old documents were read first
+    old = [{**r, "meta": where("a-old.warc.gz", 999)} for r in old]
+    combined, _ = dedup_documents(_frame(spark, old + new), first, SCHEMA)
+    kept = lambda out, i: out[i][0] is None  # noqa: E731
+    assert {i: kept(got, i) for i in got} == {i: kept(_outcome(combined), i) for i in got}
 
 
 def test_index_header_and_settings_check(runs, tmp_path):
