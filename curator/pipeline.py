@@ -17,7 +17,6 @@ from typing import Any
 import pyarrow as pa
 
 import curator
-from curator import runstats
 from curator import stats as ledger
 from curator.assets import resolve
 from curator.errors import AccountingError
@@ -366,6 +365,8 @@ class Pipeline:
         """A few dropped documents per reason, for people to read (rejected/<reason>.jsonl)."""
         if not rows:
             return
+        from curator import runstats  # here: its pyarrow.dataset and pandas cost every worker 0.4 s
+
         by_reason: dict[str, list[str]] = {}
         rows = runstats.add_text(self.run_dir, rows)
         for d in sorted(rows, key=lambda r: (r["drop_reason"], r["id"])):
