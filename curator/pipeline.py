@@ -253,7 +253,7 @@ class Pipeline:
         with open_run(self.run_dir, force=self.force, log=self.log):
             try:
                 write_atomic(self.run_dir / "manifest.lock.yaml", dump_resolved(self.m))
-                tok_info = self._tokenizer_info()
+                tok_info = self._tokenizer_and_spark()
                 dedup_settings = self.m.dedup.model_dump()
                 if self.m.dedup.against:  # checked before Spark starts; a re-saved index re-runs dedup
                     from curator.dedup_index import open_indexes
@@ -288,6 +288,24 @@ class Pipeline:
                     raise
                 raise full from None
         return self.results
+
+    def _tokenizer_and_spark(self) -> dict:
+        """The tokenizer's info (`_tokenizer_info`); when the run will need a Spark session of
+        its own (the last phase is not finished), the session is started meanwhile: loading
+        the tokenizer (transformers' import) is Python work and starting Spark is mostly the
+        JVM's, so the two overlap on two cores instead of adding up (seconds per run). Spark
+        starts in the main thread, where PySpark installs its Ctrl-C handler."""
+        if self._spark is not None or self.runner.done_marker(OUTPUT_DIRS[PHASES[-1]]) is not None:
+            return self._tokenizer_info()
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="curator-tokenizer") as pool:
+            loading = pool.submit(self._tokenizer_info)
+            try:
+                _ = self.spark
+            finally:
+                info = loading.result()  # its error, if any, is the one the run reports
+        return info
 
     def _code_fingerprints(self) -> dict[str, str]:
         """Per phase, a hash of the source it runs (curator/codeprint.py): an edited filter or
