@@ -17,7 +17,6 @@ from typing import Any
 import pyarrow as pa
 
 import curator
-from curator import runstats
 from curator import stats as ledger
 from curator.assets import resolve
 from curator.errors import AccountingError
@@ -150,6 +149,22 @@ def extract_frame(spark, tasks: list[tuple[str, str, str, str]], settings, sourc
     return spark.range(0, len(tasks), 1, max(1, len(tasks))).mapInArrow(fn, spark_schema(DOC_SCHEMA))
 
 
+def _stored_schema(path: Path):
+    """The Spark schema written into the footer of the first part file under `path` (None
+    when there is none, or the file was not written by Spark)."""
+    import pyarrow.parquet as pq
+    from pyspark.sql.types import StructType
+
+    first = next(iter(sorted(path.glob("part-*.parquet"))), None)
+    if first is None:
+        return None
+    try:
+        stored = pq.read_metadata(first).metadata or {}
+        return StructType.fromJson(json.loads(stored[b"org.apache.spark.sql.parquet.row.metadata"]))
+    except (KeyError, ValueError, OSError, pa.ArrowException):
+        return None
+
+
 _STAGES: dict[str, list] = {}
 
 
@@ -238,7 +253,7 @@ class Pipeline:
         with open_run(self.run_dir, force=self.force, log=self.log):
             try:
                 write_atomic(self.run_dir / "manifest.lock.yaml", dump_resolved(self.m))
-                tok_info = self._tokenizer_info()
+                tok_info = self._tokenizer_and_spark()
                 dedup_settings = self.m.dedup.model_dump()
                 if self.m.dedup.against:  # checked before Spark starts; a re-saved index re-runs dedup
                     from curator.dedup_index import open_indexes
@@ -273,6 +288,24 @@ class Pipeline:
                     raise
                 raise full from None
         return self.results
+
+    def _tokenizer_and_spark(self) -> dict:
+        """The tokenizer's info (`_tokenizer_info`); when the run will need a Spark session of
+        its own (the last phase is not finished), the session is started meanwhile: loading
+        the tokenizer (transformers' import) is Python work and starting Spark is mostly the
+        JVM's, so the two overlap on two cores instead of adding up (seconds per run). Spark
+        starts in the main thread, where PySpark installs its Ctrl-C handler."""
+        if self._spark is not None or self.runner.done_marker(OUTPUT_DIRS[PHASES[-1]]) is not None:
+            return self._tokenizer_info()
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="curator-tokenizer") as pool:
+            loading = pool.submit(self._tokenizer_info)
+            try:
+                _ = self.spark
+            finally:
+                info = loading.result()  # its error, if any, is the one the run reports
+        return info
 
     def _code_fingerprints(self) -> dict[str, str]:
         """Per phase, a hash of the source it runs (curator/codeprint.py): an edited filter or
@@ -322,40 +355,38 @@ class Pipeline:
     def _read_kept(self, phase: str):
         from pyspark.sql import functions as F
 
-        path = str(self.results[phase].path)
-        return self.spark.read.parquet(path).where(F.col("drop_reason").isNull())
+        return self.read_phase(self.results[phase].path).where(F.col("drop_reason").isNull())
 
     def _kept_in(self, phase: str) -> dict[str, int]:
         return ledger.kept_by_domain(self.results[phase].stats)
 
     def _finish(self, df, out: Path, phase: str, docs_in: dict[str, int] | None) -> dict[str, Any]:
+        """Write the phase's rows, then count them and pick the rejected samples in one pass
+        over what was written (read back with the schema just written: no job reads footers)."""
         from curator import faults
 
         faults.inject(df, phase).write.parquet(str(out))
-        written = self.spark.read.parquet(str(out))
-        stats = ledger.funnel(written, docs_in, phase)
-        self._write_rejected(written, phase)
+        written = self.read_phase(out, df.schema)
+        stats, samples = ledger.funnel_and_samples(written, docs_in, phase, self.m.output.rejected_samples)
+        self._write_rejected(samples)
         return {"phase": phase, **stats}
 
-    def _write_rejected(self, df, phase: str) -> None:
-        """A few dropped documents per reason, for people to read (rejected/<reason>.jsonl)."""
-        from pyspark.sql import Window
-        from pyspark.sql import functions as F
+    def read_phase(self, path: Path, schema=None):
+        """A phase folder as a frame. Its schema is `schema`, or the one Spark stored in the
+        footer of its first file (read here, not by a Spark job); Spark infers it otherwise."""
+        if schema is None:
+            schema = _stored_schema(Path(path))
+        reader = self.spark.read if schema is None else self.spark.read.schema(schema)
+        return reader.parquet(str(path))
 
-        n = self.m.output.rejected_samples
-        if n == 0:
+    def _write_rejected(self, rows: list[dict[str, Any]]) -> None:
+        """A few dropped documents per reason, for people to read (rejected/<reason>.jsonl)."""
+        if not rows:
             return
-        w = Window.partitionBy("drop_reason").orderBy("id")
-        cols = [c for c in df.columns if c not in ("input_ids", "meta")]
-        rows = (
-            df.where(F.col("drop_reason").isNotNull())
-            .withColumn("_n", F.row_number().over(w))
-            .where(F.col("_n") <= n)
-            .select(*cols, "meta")
-            .collect()
-        )
+        from curator import runstats  # here: its pyarrow.dataset and pandas cost every worker 0.4 s
+
         by_reason: dict[str, list[str]] = {}
-        rows = runstats.add_text(self.run_dir, [r.asDict() for r in rows])
+        rows = runstats.add_text(self.run_dir, rows)
         for d in sorted(rows, key=lambda r: (r["drop_reason"], r["id"])):
             d["text"] = (d.get("text") or "")[:5000]
             by_reason.setdefault(d["drop_reason"], []).append(json.dumps(d, ensure_ascii=False, default=str))
@@ -376,8 +407,8 @@ class Pipeline:
 
     def _extract(self, out: Path, tok_info) -> dict[str, Any]:
         from stages.code_source import code_tasks
-        from stages.inputs import list_source_files, problems_by_file
-        from stages.precheck import cascade_for, cascade_stats
+        from stages.inputs import list_source_files
+        from stages.precheck import cascade_for
 
         tasks = []
         for i, src in enumerate(self.m.sources):
@@ -393,13 +424,13 @@ class Pipeline:
         cascade = cascade_for(self.m)
         df = extract_frame(self.spark, tasks, self.m.extract, sources, cascade, self.m.output.dropped_text_samples())
         stats = self._finish(df, out, "extract", None)
-        written = self.spark.read.parquet(str(out))
+        tallies = ledger.extract_tallies(self.read_phase(out, df.schema), len(tasks))  # one pass
         if cascade is not None:  # pages each early rule kept from the extractor, time saved
-            stats["cascade"] = cascade_stats(written)
+            stats["cascade"] = tallies["cascade"]
         stats["input_tasks"] = len(tasks)
-        stats["records"] = ledger.record_tally(written, len(tasks))
-        stats["problems_by_file"] = problems_by_file(written)
-        stats["licenses"] = ledger.licenses(written)  # code files per SPDX id, for the dataset card
+        stats["records"] = tallies["records"]
+        stats["problems_by_file"] = tallies["problems_by_file"]
+        stats["licenses"] = tallies["licenses"]  # code files per SPDX id, for the dataset card
         ledger.check_records(stats["records"])
         return stats
 

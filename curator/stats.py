@@ -14,6 +14,15 @@ from curator.errors import AccountingError
 
 def funnel(df, docs_in: dict[str, int] | None = None, phase: str = "") -> dict[str, Any]:
     """Counters of a phase output; `docs_in` (per domain) is what the previous phase kept."""
+    return funnel_and_samples(df, docs_in, phase)[0]
+
+
+def funnel_and_samples(df, docs_in: dict[str, int] | None = None, phase: str = "",
+                       samples: int = 0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(counters of a phase output, its rejected samples): the `samples` dropped rows of
+    smallest id of every drop reason (all columns but `input_ids`, `meta` last), picked in
+    the same aggregate as the counters (bottom-k per domain and reason, merged here), so a
+    phase's statistics cost one pass over what it wrote instead of a count and a window."""
     from pyspark.sql import functions as F
 
     chars = F.length("text") if "text" in df.columns else F.col("n_chars")  # tokenized on: a count
@@ -21,9 +30,14 @@ def funnel(df, docs_in: dict[str, int] | None = None, phase: str = "") -> dict[s
     has_tokens = "n_tokens" in df.columns
     if has_tokens:
         aggs.append(F.sum("n_tokens").alias("tokens"))
+    if samples:
+        cols = [c for c in df.columns if c not in ("input_ids", "meta")] + ["meta"]
+        dropped_id = F.when(F.col("drop_reason").isNotNull(), F.col("id"))  # kept rows: null, skipped
+        aggs.append(F.min_by(F.struct(*cols), dropped_id, samples).alias("samples"))
     rows = df.groupBy("domain", "drop_reason").agg(*aggs).collect()
 
     domains: dict[str, dict[str, Any]] = {}
+    picked: dict[str, list[dict[str, Any]]] = {}
     for r in sorted(rows, key=lambda r: (r["domain"] or "", r["drop_reason"] or "")):
         d = domains.setdefault(
             r["domain"], {"docs_in": 0, "kept": 0, "dropped": {}, "chars_kept": 0}
@@ -38,10 +52,13 @@ def funnel(df, docs_in: dict[str, int] | None = None, phase: str = "") -> dict[s
             d["dropped"][r["drop_reason"]] = r["docs"]
             if has_tokens:
                 d.setdefault("tokens_dropped", {})[r["drop_reason"]] = r["tokens"] or 0
+            if samples:
+                picked.setdefault(r["drop_reason"], []).extend(x.asDict() for x in r["samples"] or ())
     stats = summarise(domains)
     if docs_in is not None:
         check_accounting(phase, docs_in, domains)
-    return stats
+    chosen = [x for reason in sorted(picked) for x in sorted(picked[reason], key=lambda x: x["id"] or "")[:samples]]
+    return stats, chosen
 
 
 def summarise(domains: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -77,26 +94,79 @@ def check_accounting(phase: str, docs_in: dict[str, int], domains: dict[str, dic
             )
 
 
-def record_tally(df, n_tasks: int) -> dict[str, Any]:
-    """Records each extract task took from its input (counted as read, curator/tally.py)
-    against the rows that carry a record number: every number 0..read-1 exactly once."""
+_EXTRACT_SETS = {"tasks": ("task",), "skipped": ("task", "skipped"), "problems": ("file", "problem"),
+                 "licenses": ("license",)}
+_EXTRACT_KEYS = ("task", "skipped", "file", "problem", "license")
+
+
+def extract_tallies(df, n_tasks: int) -> dict[str, Any]:
+    """The extract phase's own counters, from one aggregate over its written rows (grouping
+    sets: one scan for all of them): `records` (record_tally), `cascade` (stages/precheck.py),
+    `problems_by_file` (stages/inputs.py) and
+    `licenses`. The groups are per task, per task and early rule, per problem file and reason,
+    and per licence: none per document."""
     from pyspark.sql import functions as F
 
+    from stages.inputs import PROBLEM_REASONS, problems_from_counts
+    from stages.precheck import summarise as cascade_summary
+
+    def col(name: str):  # a frame holding only some of the columns counts as if the rest were null
+        return F.col(name) if name in df.columns else F.lit(None).cast("string")
+
     m = F.col("meta")
-    rec = m["record"].cast("long")
-    where = F.coalesce(m["warc_file"], m["archive"], m["dataset"], m["repo_dir"], m["repo"], F.lit("?"))
-    per_task = (
-        df.groupBy(m["task"].alias("task"))
+    reason = col("drop_reason")
+    problem = reason.isin(list(PROBLEM_REASONS))
+    keyed = df.select(
+        m["task"].alias("task"),
+        F.when(m["skipped_extraction"].isNotNull(), reason).alias("skipped"),
+        F.when(problem, F.coalesce(m["warc_file"], m["archive"], m["dataset"], m["repo_dir"], col("url"),
+                                   F.lit("?"))).alias("file"),
+        F.when(problem, reason).alias("problem"),
+        m["license"].alias("license"),
+        m["record"].cast("long").alias("rec"),
+        m["task_records"].cast("long").alias("read"),
+        F.coalesce(m["warc_file"], m["archive"], m["dataset"], m["repo_dir"], m["repo"], F.lit("?")).alias("where"),
+        m["extract_ms"].cast("double").alias("extract_ms"),
+        m["precheck_ms"].cast("double").alias("precheck_ms"),
+        reason.isNull().cast("long").alias("kept"),
+    )
+    rows = (
+        keyed.groupingSets([list(v) for v in _EXTRACT_SETS.values()], *_EXTRACT_KEYS)
         .agg(
-            F.max(m["task_records"].cast("long")).alias("read"),
-            F.count(rec).alias("rows"),
-            F.countDistinct(rec).alias("distinct"),
-            F.min(rec).alias("lo"),
-            F.max(rec).alias("hi"),
-            F.first(where, ignorenulls=True).alias("file"),
+            F.grouping_id().alias("gid"), F.count(F.lit(1)).alias("n"), F.sum("kept").alias("kept"),
+            F.max("read").alias("read"), F.count("rec").alias("rows"), F.countDistinct("rec").alias("distinct"),
+            F.min("rec").alias("lo"), F.max("rec").alias("hi"), F.first("where", ignorenulls=True).alias("where"),
+            F.avg("extract_ms").alias("mean_ms"), F.count("extract_ms").alias("extracted"),
+            F.sum("precheck_ms").alias("precheck_ms"), F.count("precheck_ms").alias("prechecked"),
         )
         .collect()
     )
+    by_set: dict[str, list] = {name: [] for name in _EXTRACT_SETS}
+    gids = {sum(1 << (len(_EXTRACT_KEYS) - 1 - i) for i, k in enumerate(_EXTRACT_KEYS) if k not in keys): name
+            for name, keys in _EXTRACT_SETS.items()}
+    for r in rows:
+        by_set[gids[r["gid"]]].append(r)
+    tasks = by_set["tasks"]
+    saved = [(r["task"], r["skipped"], r["n"]) for r in by_set["skipped"] if r["skipped"] is not None]
+    cascade = cascade_summary(saved, {r["task"]: (r["mean_ms"], r["extracted"], r["precheck_ms"] or 0.0,
+                                                  r["prechecked"]) for r in tasks})
+    problems = [(r["file"], r["problem"], r["n"]) for r in by_set["problems"] if r["problem"] is not None]
+    return {
+        "records": _record_tally(tasks, n_tasks),
+        "cascade": cascade,
+        "problems_by_file": problems_from_counts(problems),
+        "licenses": _licenses([r for r in by_set["licenses"] if r["license"] is not None]),
+    }
+
+
+def record_tally(df, n_tasks: int) -> dict[str, Any]:
+    """Records each extract task took from its input (counted as read, curator/tally.py)
+    against the rows that carry a record number: every number 0..read-1 exactly once."""
+    return extract_tallies(df, n_tasks)["records"]
+
+
+def _record_tally(per_task: list, n_tasks: int) -> dict[str, Any]:
+    """`record_tally` from the per-task groups of `extract_tallies`."""
     out = {"tasks": n_tasks, "tasks_with_rows": 0, "records_read": 0, "record_rows": 0,
            "lost_records": 0, "duplicate_rows": 0, "problems": []}
     for r in sorted(per_task, key=lambda r: int(r["task"]) if r["task"] is not None else -1):
@@ -110,7 +180,7 @@ def record_tally(df, n_tasks: int) -> dict[str, Any]:
         out["lost_records"] += max(lost, 0)
         out["duplicate_rows"] += dup
         if r["task"] is None or lost or dup or bad_range:
-            out["problems"].append({"task": r["task"], "file": r["file"], "read": read, "rows": r["rows"],
+            out["problems"].append({"task": r["task"], "file": r["where"], "read": read, "rows": r["rows"],
                                     "distinct": r["distinct"]})
     return out
 
@@ -130,14 +200,12 @@ def licenses(df) -> dict[str, dict[str, int]] | None:
     """Code files per licence (SPDX expression in meta["license"], stages/licenses.py): kept
     by the extract phase and dropped there (by the allow-list or any other rule); None when
     the phase read no code."""
-    from pyspark.sql import functions as F
+    return extract_tallies(df, 0)["licenses"]
 
-    lic = F.col("meta")["license"]
-    rows = (df.where(lic.isNotNull()).groupBy(lic.alias("license"))
-            .agg(F.sum(F.col("drop_reason").isNull().cast("long")).alias("kept"),
-                 F.sum(F.col("drop_reason").isNotNull().cast("long")).alias("dropped"))
-            .collect())
+
+def _licenses(rows: list) -> dict[str, dict[str, int]] | None:
     if not rows:
         return None
-    return {r["license"]: {"kept": int(r["kept"]), "dropped": int(r["dropped"])}
-            for r in sorted(rows, key=lambda r: (-(r["kept"] + r["dropped"]), r["license"]))}
+    counts = [(r["license"], int(r["kept"]), int(r["n"] - r["kept"])) for r in rows]
+    return {lic: {"kept": kept, "dropped": dropped}
+            for lic, kept, dropped in sorted(counts, key=lambda c: (-(c[1] + c[2]), c[0]))}

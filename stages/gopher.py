@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -72,11 +73,31 @@ def split_tokens(text: str, lang: str | None = None) -> tuple[str, ...]:
     return _split_tokens(text, base_lang(lang) in (None, "en"))
 
 
-@lru_cache(maxsize=8)
+TOKEN_CACHE_CHARS = 16 << 20
+"""Characters of text whose tokens `_split_tokens` keeps. Gopher repetition, Gopher quality
+and FineWeb tokenize the same documents, but each stage runs over a whole Arrow batch (up to
+16 MiB, spark.sql.execution.arrow.maxBytesPerBatch) before the next one starts, so the cache
+must hold a batch's texts to be hit: a few texts (it was 8) were never found again."""
+
+_TOKENS: OrderedDict[tuple[str, bool], tuple[str, ...]] = OrderedDict()
+_TOKEN_CHARS = [0]
+
+
 def _split_tokens(text: str, english: bool) -> tuple[str, ...]:
-    """Cached for the last few texts: Gopher quality, Gopher repetition and FineWeb tokenize
-    the same document."""
-    return tuple(word_tokens(text, english))
+    """Tokens of `text`, kept for the texts of the last TOKEN_CACHE_CHARS characters used."""
+    key = (text, english)
+    tokens = _TOKENS.get(key)
+    if tokens is not None:
+        _TOKENS.move_to_end(key)
+        return tokens
+    tokens = tuple(word_tokens(text, english))
+    if len(text) <= TOKEN_CACHE_CHARS:
+        _TOKENS[key] = tokens
+        _TOKEN_CHARS[0] += len(text)
+        while _TOKEN_CHARS[0] > TOKEN_CACHE_CHARS:
+            (old, _), _ = _TOKENS.popitem(last=False)
+            _TOKEN_CHARS[0] -= len(old)
+    return tokens
 
 
 _WORD_CHAR = re.compile(r"[^\W_]").search
@@ -85,6 +106,12 @@ _WORD_CHAR = re.compile(r"[^\W_]").search
 def is_word(token: str) -> bool:
     """A token with a letter or digit: not only punctuation or symbols ('_', '→', '©')."""
     return _WORD_CHAR(token) is not None
+
+
+@lru_cache(maxsize=1 << 16)
+def _has_letter(token: str) -> bool:
+    """A token with a character `str.isalpha` calls a letter (cached: tokens repeat)."""
+    return token.isalpha() or any(c.isalpha() for c in token)
 
 
 class GopherQuality(DocumentFilter):
@@ -154,7 +181,7 @@ class GopherQuality(DocumentFilter):
         lang = base_lang(doc.get("lang"))
         text = doc.get("text") or ""
         tokens = split_tokens(text, lang)
-        words = [t for t in tokens if is_word(t)]
+        words = list(filter(_WORD_CHAR, tokens))  # is_word, without a Python call per token
         n, nt = len(words), len(tokens)
         lines = [ln.strip() for ln in text.splitlines()]
         lines = [ln for ln in lines if ln]
@@ -171,7 +198,7 @@ class GopherQuality(DocumentFilter):
                 sum(ln.endswith(ELLIPSES) for ln in lines) / len(lines) if lines else None
             ),
             "gopher_alpha_words_ratio": (
-                sum(any(c.isalpha() for c in t) for t in tokens) / nt if nt else None
+                sum(map(_has_letter, tokens)) / nt if nt else None
             ),
             "gopher_stop_words": (
                 len(self._stop.intersection(w.lower() for w in words))

@@ -94,14 +94,14 @@ class GopherRepetition(DocumentFilter):
         out["gopher_dup_line_char_frac"] = chars / size
         if self.skips_language(doc.get("lang")):
             return out
-        words = split_tokens(text, doc.get("lang"))
+        grams = ts.NGrams(split_tokens(text, doc.get("lang")))  # n = 2, 3, ... 10 in turn
         for n in TOP_NGRAMS:
-            top = ts.top_ngram_chars(words, n)
+            top = grams.top_chars(n)
             out[f"gopher_top_{n}gram_char_frac"] = None if top is None else top / size
         chars = 1
         for n in DUP_NGRAMS:
             # no repeated n-gram means no repeated longer one either
-            chars = ts.duplicate_ngram_chars(words, n) if chars else 0
+            chars = grams.duplicate_chars(n) if chars else 0
             out[f"gopher_dup_{n}gram_char_frac"] = chars / size
         return out
 

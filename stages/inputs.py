@@ -409,17 +409,16 @@ PROBLEM_REASONS = (
 
 def problems_by_file(df) -> dict[str, dict[str, int]]:
     """{input file (redacted): {reason: count}} of broken input and failed extractions in an
-    extract output."""
-    from pyspark.sql import functions as F
+    extract output (counted with the phase's other counters: curator/stats.py extract_tallies)."""
+    from curator.stats import extract_tallies
 
-    m = F.col("meta")
-    where = F.coalesce(m["warc_file"], m["archive"], m["dataset"], m["repo_dir"], F.col("url"), F.lit("?"))
-    rows = (
-        df.where(F.col("drop_reason").isin(list(PROBLEM_REASONS)))
-        .groupBy(where.alias("file"), "drop_reason").count().collect()
-    )
+    return extract_tallies(df, 0)["problems_by_file"]
+
+
+def problems_from_counts(counts: list[tuple[str, str, int]]) -> dict[str, dict[str, int]]:
+    """`problems_by_file` from (file, reason, rows) counts."""
     out: dict[str, dict[str, int]] = {}
-    for r in sorted(rows, key=lambda r: (r["file"], r["drop_reason"])):
-        per = out.setdefault(redact_input(r["file"]), {})
-        per[r["drop_reason"]] = per.get(r["drop_reason"], 0) + r["count"]
+    for file, reason, n in sorted(counts):
+        per = out.setdefault(redact_input(file), {})
+        per[reason] = per.get(reason, 0) + n
     return out

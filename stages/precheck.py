@@ -198,28 +198,11 @@ def cascade_stats(df) -> dict[str, Any]:
     """The extract phase's `cascade` statistics from its written rows: per early rule, the
     pages that skipped extraction; the time that saved, estimated per task as pages saved x
     the mean extraction time of the pages that task did extract (the run's mean for a task
-    that extracted none); and the pre-check's own time, so `net_seconds_saved` is honest."""
-    from pyspark.sql import functions as F
+    that extracted none); and the pre-check's own time, so `net_seconds_saved` is honest.
+    Counted with the phase's other counters (curator/stats.py extract_tallies)."""
+    from curator.stats import extract_tallies
 
-    m = F.col("meta")
-    saved = m["skipped_extraction"].isNotNull()
-    per = (
-        df.groupBy(m["task"].alias("task"))
-        .agg(
-            F.avg(m["extract_ms"].cast("double")).alias("mean_ms"),
-            F.count(m["extract_ms"]).alias("extracted"),
-            F.sum(m["precheck_ms"].cast("double")).alias("precheck_ms"),
-            F.count(m["precheck_ms"]).alias("prechecked"),
-        )
-        .collect()
-    )
-    by_rule = (
-        df.where(saved).groupBy(m["task"].alias("task"), F.col("drop_reason").alias("reason")).count().collect()
-    )
-    return summarise(
-        [(r["task"], r["reason"], r["count"]) for r in by_rule],
-        {r["task"]: (r["mean_ms"], r["extracted"], r["precheck_ms"] or 0.0, r["prechecked"]) for r in per},
-    )
+    return extract_tallies(df, 0)["cascade"]
 
 
 def summarise(saved: list[tuple[str, str, int]], tasks: dict[str, tuple]) -> dict[str, Any]:

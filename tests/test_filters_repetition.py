@@ -119,3 +119,36 @@ def test_duplicate_ngram_scan_matches_the_plain_definition():
         words = [rnd.choice(["a", "bb", "c"]) for _ in range(rnd.randint(0, 40))]
         for n in (1, 2, 3, 5):
             assert duplicate_ngram_chars(words, n) == _reference_duplicate_ngram_chars(words, n), (words, n)
+
+
+def _reference_top_ngram_chars(words, n):
+    """The most frequent n-gram by collections.Counter (ties: the first seen), as datatrove."""
+    from collections import Counter
+
+    if len(words) < n:
+        return None
+    gram, count = Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1)).most_common(1)[0]
+    return (sum(map(len, gram)) + n - 1) * count
+
+
+def test_ngrams_of_increasing_n_match_the_plain_definitions():
+    """One NGrams object asked for n = 1, 2, ... 10 in turn (as the stage asks) gives what
+    counting tuples of words gives, ties between equally frequent n-grams included."""
+    import random
+
+    from stages.text_stats import NGrams
+
+    rnd = random.Random(11)
+    for _ in range(1500):
+        vocab = ["a", "bb", "c", "dddd", "é"][: rnd.randint(1, 5)]
+        words = [rnd.choice(vocab) for _ in range(rnd.randint(0, 60))]
+        if rnd.random() < 0.3:  # a repeated block, as navigation repeated per item
+            words = words[:10] * rnd.randint(2, 4) + words[10:]
+        grams = NGrams(words)
+        for n in range(1, 11):
+            assert grams.top_chars(n) == _reference_top_ngram_chars(words, n), (words, n)
+            assert grams.duplicate_chars(n) == _reference_duplicate_ngram_chars(words, n), (words, n)
+    grams = NGrams(["a", "b", "a", "b"])
+    assert grams.duplicate_chars(2) == 2
+    with pytest.raises(ValueError):  # n-grams are built up from shorter ones, never back down
+        grams.top_chars(1)

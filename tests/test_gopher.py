@@ -325,3 +325,22 @@ def test_long_runs_of_affixes_are_cut_one_token_each():
     assert word_tokens("=" * 5000) == ["="] * 5000
     assert word_tokens("(" * 3000 + "x" + ")" * 3000) == ["("] * 3000 + ["x"] + [")"] * 3000
     assert word_tokens("a:" * 3000) == ["a", ":"] * 3000
+
+
+def test_token_cache_holds_a_batch_and_stays_within_its_budget(monkeypatch):
+    """The tokens of a text are found again after a whole batch of other texts (each stage
+    runs over the whole batch before the next), and the cache never holds more characters
+    of text than its budget."""
+    from stages import gopher
+
+    monkeypatch.setattr(gopher, "TOKEN_CACHE_CHARS", 10_000)
+    monkeypatch.setattr(gopher, "_TOKENS", type(gopher._TOKENS)())
+    monkeypatch.setattr(gopher, "_TOKEN_CHARS", [0])
+    texts = [f"Document {i} says hello, world. It isn't long." for i in range(100)]
+    first = [split_tokens(t) for t in texts]
+    assert all(split_tokens(t) is tokens for t, tokens in zip(texts, first))  # from the cache
+    assert split_tokens(texts[0], "de") == ("Document", "0", "says", "hello", ",", "world", ".", "It", "isn't", "long", ".")
+    for i in range(1000):
+        split_tokens(f"another text number {i} " * 20)
+    assert gopher._TOKEN_CHARS[0] == sum(len(t) for t, _ in gopher._TOKENS) <= 10_000
+    assert split_tokens(texts[0]) == first[0]
