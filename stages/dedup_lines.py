@@ -144,7 +144,7 @@ def dedup_lines(df, settings, top: int = 20):
     from pyspark.sql import functions as F
 
     from curator.schema import spark_schema
-    from stages.dedup_subdoc import apply_cuts, arrow_schema_of, attach_cuts, host_column
+    from stages.dedup_subdoc import arrow_schema_of, cut_documents, host_column
 
     kw = {"min_line_chars": settings.min_line_chars, "paragraphs": settings.paragraphs}
     items = (
@@ -163,7 +163,7 @@ def dedup_lines(df, settings, top: int = 20):
         cuts = items.join(counted.where(F.col("docs") > 1).select("h", "first"), "h").where(F.col("rank") != F.col("first"))
     cuts = cuts.select("h", "rank").localCheckpoint(eager=True)
     schema = arrow_schema_of(df)
-    out = apply_cuts(attach_cuts(df, cuts), partial(cut_lines, min_chars_left=settings.min_chars_left, **kw), schema)
+    out = cut_documents(df, cuts, partial(cut_lines, min_chars_left=settings.min_chars_left, **kw), schema)
 
     top_rows = (cuts.groupBy("h").agg(F.count(F.lit(1)).alias("count"), F.min("rank").alias("holder"))
                 .orderBy(F.desc("count"), F.asc("h")).limit(top).collect())

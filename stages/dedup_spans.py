@@ -133,7 +133,7 @@ def dedup_spans(df, settings):
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from stages.dedup_subdoc import apply_cuts, arrow_schema_of, attach_cuts, items_frame
+    from stages.dedup_subdoc import arrow_schema_of, cut_documents, items_frame
 
     n = settings.min_span_tokens
     # 1. candidates: documents holding a winnowing fingerprint some other document holds too
@@ -147,6 +147,6 @@ def dedup_spans(df, settings):
     first = F.min("rank").over(Window.partitionBy("h"))
     cuts = items.withColumn("first", first).where(F.col("rank") != F.col("first")).select("h", "rank")
     cuts = cuts.localCheckpoint(eager=True)
-    out = apply_cuts(attach_cuts(df, cuts), partial(cut_spans, n=n, min_chars_left=settings.min_chars_left),
+    out = cut_documents(df, cuts, partial(cut_spans, n=n, min_chars_left=settings.min_chars_left),
                      arrow_schema_of(df))
     return out, {"min_span_tokens": n}
