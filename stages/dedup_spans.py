@@ -139,9 +139,9 @@ def dedup_spans(df, settings):
     n = settings.min_span_tokens
     # 1. candidates: documents holding a winnowing fingerprint some other document holds too
     prints = items_frame(df, partial(emit_fingerprints, n=n, include_code=settings.include_code))
-    prints = prints.localCheckpoint(eager=True)  # winnowed once, read by the count and the join
-    shared = prints.groupBy("h").agg(F.count(F.lit(1)).alias("docs")).where(F.col("docs") > 1).select("h")
-    candidates = prints.join(shared, "h").select(F.col("rank").alias("_rank")).distinct().localCheckpoint(eager=True)
+    holders = F.count(F.lit(1)).over(Window.partitionBy("h"))  # one pass over the fingerprints
+    candidates = (prints.withColumn("docs", holders).where(F.col("docs") > 1).select(F.col("rank").alias("_rank"))
+                  .distinct().localCheckpoint(eager=True))
     # 2. every n-word window of the candidates only: each window's first holder keeps it
     held = df.join(candidates, "_rank", "left_semi")
     items = items_frame(held, partial(emit_windows, n=n, include_code=settings.include_code))
