@@ -9,10 +9,10 @@ then removes every word covered by a window it was told to cut: a copied passage
 `min_span_tokens` words is covered by its L - n + 1 windows, so the whole passage goes,
 and an edit at its edges only shortens what is cut. Only documents that share a winnowing
 fingerprint (`fingerprints`) with another one emit their windows, so the shuffled rows are a
-fraction of the words. Each maximal run of cut words is one
-span (`spans_removed`), its characters are counted in `chars_removed`. No suffix array: the
-data never has to fit on one machine. A document left with fewer than `min_chars_left`
-normalised characters is dropped as `dedup.spans_too_short`.
+fraction of the words, and only they meet their cuts (the others pass by unshuffled). Each
+maximal run of cut words is one span (`spans_removed`), its characters are counted in
+`chars_removed`. No suffix array: the data never has to fit on one machine. A document left
+with fewer than `min_chars_left` normalised characters is dropped as `dedup.spans_too_short`.
 """
 
 from __future__ import annotations
