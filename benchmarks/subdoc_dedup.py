@@ -282,6 +282,7 @@ def main() -> None:
     ap.add_argument("--scaling", action="store_true", help="also time ours at --scaling-docs")
     ap.add_argument("--scaling-docs", type=int, nargs="*", default=[100_000, 1_000_000])
     ap.add_argument("--no-datatrove", action="store_true")
+    ap.add_argument("--driver-memory", default="1g", help="Spark driver memory (local mode: the executor too)")
     args = ap.parse_args()
     n = args.docs or (4_000 if args.quick else 20_000)
 
@@ -297,7 +298,7 @@ def main() -> None:
         logger.remove()
     except ImportError:
         pass
-    spark = get_spark(SparkSettings(master="local[2]", driver_memory="1g", shuffle_partitions=8), "bench-subdoc")
+    spark = get_spark(SparkSettings(master="local[2]", driver_memory=args.driver_memory, shuffle_partitions=8), "bench-subdoc")
     t0 = time.perf_counter()
     docs, truth = dataset(n)
     print(f"== {n:,} documents (data ready in {time.perf_counter() - t0:.0f}s)")
@@ -355,6 +356,7 @@ def main() -> None:
             out["growth_ratio_1m_over_100k"] = round(times[1_000_000] / times[100_000], 3)
             print(f"time 100k -> 1M documents: {out['growth_ratio_1m_over_100k']:.2f}x (goal <= 12x)")
     spark.stop()
+    out["driver_memory"] = args.driver_memory
     out["load_average"] = round(os.getloadavg()[0], 1)
     print(json.dumps(out))
 

@@ -144,7 +144,7 @@ def dedup_lines(df, settings, top: int = 20):
     from pyspark.sql import functions as F
 
     from curator.schema import spark_schema
-    from stages.dedup_subdoc import apply_cuts, arrow_schema_of, attach_cuts, host_column
+    from stages.dedup_subdoc import arrow_schema_of, cut_documents, host_column
 
     kw = {"min_line_chars": settings.min_line_chars, "paragraphs": settings.paragraphs}
     items = (
@@ -156,27 +156,30 @@ def dedup_lines(df, settings, top: int = 20):
     # every one of its rows (a cookie banner: millions of rows, each with every host)
     counted = items.groupBy("h").agg(F.count(F.lit(1)).alias("docs"), F.countDistinct("host").alias("hosts"),
                                      F.min("rank").alias("first"))
-    if settings.policy == "boilerplate":
+    if settings.policy == "boilerplate":  # every copy goes
         hot = counted.where((F.col("docs") >= settings.min_docs) & (F.col("hosts") >= settings.min_hosts))
-        cuts = items.join(hot.select("h"), "h")
-    else:
-        cuts = items.join(counted.where(F.col("docs") > 1).select("h", "first"), "h").where(F.col("rank") != F.col("first"))
-    cuts = cuts.select("h", "rank").localCheckpoint(eager=True)
+        hot = hot.select("h", F.col("docs").alias("cut"), "first")
+    else:  # every copy after the first goes
+        hot = counted.where(F.col("docs") > 1).select("h", (F.col("docs") - 1).alias("cut"), "first")
+    hot = hot.localCheckpoint(eager=True)  # the hashes to cut: read by the cut and the stats
+    cuts = items.join(hot, "h")
+    if settings.policy != "boilerplate":
+        cuts = cuts.where(F.col("rank") != F.col("first"))
     schema = arrow_schema_of(df)
-    out = apply_cuts(attach_cuts(df, cuts), partial(cut_lines, min_chars_left=settings.min_chars_left, **kw), schema)
+    out = cut_documents(df, cuts, partial(cut_lines, min_chars_left=settings.min_chars_left, **kw), schema)
 
-    top_rows = (cuts.groupBy("h").agg(F.count(F.lit(1)).alias("count"), F.min("rank").alias("holder"))
-                .orderBy(F.desc("count"), F.asc("h")).limit(top).collect())
-    counts = {r["h"]: r["count"] for r in top_rows}
-    texts = {}
+    # the most cut hashes, each with the number of documents it was cut from and its first holder
+    top_rows = hot.orderBy(F.desc("cut"), F.asc("h")).limit(top).collect()
+    counts = {r["h"]: r["cut"] for r in top_rows}
+    texts: dict[int, str] = {}
     if counts:  # each line's text, read back from one document that holds it
-        holders = sorted({r["holder"] for r in top_rows})
+        holders = sorted({r["first"] for r in top_rows})
         found = (
             df.where(F.col("_rank").isin(holders)).select("text", "kind")
-            .mapInArrow(partial(line_texts, wanted=frozenset(counts), **kw), "h long, line string")
-            .groupBy("h").agg(F.min("line").alias("line")).collect()
+            .mapInArrow(partial(line_texts, wanted=frozenset(counts), **kw), "h long, line string").collect()
         )
-        texts = {r["h"]: r["line"] for r in found}
+        for r in found:  # at most `top` documents' rows
+            texts[r["h"]] = min(texts.get(r["h"], r["line"]), r["line"])
     stats = {"policy": settings.policy,
              "top_removed_lines": [{"line": texts.get(h, "?"), "docs": n} for h, n in counts.items()]}
     return out, stats

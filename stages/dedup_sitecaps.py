@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import pyarrow as pa
 
-SITE_SCHEMA = pa.schema([("_rank", pa.int64()), ("site", pa.string())])
+SITE_SCHEMA = pa.schema([("_rank", pa.int64()), ("site", pa.string()), ("words", pa.int32())])
 
 
 @lru_cache(maxsize=1)
@@ -40,7 +40,8 @@ def _sites(batches, by: str):
     for batch in batches:
         hosts = batch.column("host").to_pylist()
         sites = [registered_domain(h) for h in hosts] if by == "domain" else hosts
-        yield pa.RecordBatch.from_arrays([batch.column("_rank"), pa.array(sites, pa.string())], schema=SITE_SCHEMA)
+        yield pa.RecordBatch.from_arrays([batch.column("_rank"), pa.array(sites, pa.string()),
+                                          batch.column("words").cast(pa.int32())], schema=SITE_SCHEMA)
 
 
 def site_caps(df, settings):
@@ -55,12 +56,13 @@ def site_caps(df, settings):
     from stages.dedup_subdoc import host_column
 
     kept = df.where(F.col("drop_reason").isNull() & F.col("url").isNotNull())
-    sites = kept.select("_rank", host_column().alias("host")).mapInArrow(partial(_sites, by=settings.by),
-                                                                         spark_schema(SITE_SCHEMA))
-    words = kept.select("_rank", F.size(F.split(F.trim(F.col("text")), r"\s+")).alias("words"))
+    # one pass over the documents: the words counted on the way to the site
+    words = F.size(F.split(F.trim(F.col("text")), r"\s+")).alias("words")
+    sites = kept.select("_rank", host_column().alias("host"), words).mapInArrow(partial(_sites, by=settings.by),
+                                                                                spark_schema(SITE_SCHEMA))
     order = Window.partitionBy("site").orderBy("_rank").rowsBetween(Window.unboundedPreceding, Window.currentRow)
     placed = (
-        sites.where(F.col("site").isNotNull()).join(words, "_rank")
+        sites.where(F.col("site").isNotNull())
         .withColumn("n", F.count(F.lit(1)).over(order))
         .withColumn("tokens", F.sum("words").over(order))
     )

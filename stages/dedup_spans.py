@@ -9,10 +9,10 @@ then removes every word covered by a window it was told to cut: a copied passage
 `min_span_tokens` words is covered by its L - n + 1 windows, so the whole passage goes,
 and an edit at its edges only shortens what is cut. Only documents that share a winnowing
 fingerprint (`fingerprints`) with another one emit their windows, so the shuffled rows are a
-fraction of the words. Each maximal run of cut words is one
-span (`spans_removed`), its characters are counted in `chars_removed`. No suffix array: the
-data never has to fit on one machine. A document left with fewer than `min_chars_left`
-normalised characters is dropped as `dedup.spans_too_short`.
+fraction of the words, and only they meet their cuts (the others pass by unshuffled). Each
+maximal run of cut words is one span (`spans_removed`), its characters are counted in
+`chars_removed`. No suffix array: the data never has to fit on one machine. A document left
+with fewer than `min_chars_left` normalised characters is dropped as `dedup.spans_too_short`.
 """
 
 from __future__ import annotations
@@ -92,12 +92,13 @@ def emit_windows(batch: pa.RecordBatch, n: int, include_code: bool):
 def cut_spans(batch: pa.RecordBatch, n: int, min_chars_left: int) -> pa.RecordBatch:
     """Remove from each document the words covered by the windows in its `_cut` list."""
     b = CutBatch(batch, "spans_removed")
-    for j, cut in enumerate(b.cuts):
-        if not cut or b.reasons[j] is not None:
-            continue
+    todo = [j for j, cut in enumerate(b.cuts) if cut and b.reasons[j] is None]
+    h, owner, start = window_hashes([b.texts[j] for j in todo], n)  # the whole batch at once
+    bounds = np.searchsorted(owner, np.arange(len(todo) + 1))
+    for t, j in enumerate(todo):
         text = b.texts[j]
-        h, _, start = window_hashes([text], n)
-        hit = start[np.isin(h.view(np.int64), np.array(cut, np.int64))]
+        mine = slice(int(bounds[t]), int(bounds[t + 1]))
+        hit = start[mine][np.isin(h[mine].view(np.int64), np.array(b.cuts[j], np.int64))]
         if not len(hit):
             continue
         matches = list(WORD.finditer(text))
@@ -133,20 +134,21 @@ def dedup_spans(df, settings):
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from stages.dedup_subdoc import apply_cuts, arrow_schema_of, attach_cuts, items_frame
+    from stages.dedup_subdoc import arrow_schema_of, cut_documents, items_frame
 
     n = settings.min_span_tokens
     # 1. candidates: documents holding a winnowing fingerprint some other document holds too
     prints = items_frame(df, partial(emit_fingerprints, n=n, include_code=settings.include_code))
-    prints = prints.localCheckpoint(eager=True)  # winnowed once, read by the count and the join
-    shared = prints.groupBy("h").agg(F.count(F.lit(1)).alias("docs")).where(F.col("docs") > 1).select("h")
-    candidates = prints.join(shared, "h").select(F.col("rank").alias("_rank")).distinct().localCheckpoint(eager=True)
+    holders = F.count(F.lit(1)).over(Window.partitionBy("h"))  # one pass over the fingerprints
+    candidates = (prints.withColumn("docs", holders).where(F.col("docs") > 1).select(F.col("rank").alias("_rank"))
+                  .distinct().localCheckpoint(eager=True))
     # 2. every n-word window of the candidates only: each window's first holder keeps it
-    items = items_frame(df.join(candidates, "_rank", "left_semi"),
-                        partial(emit_windows, n=n, include_code=settings.include_code))
+    held = df.join(candidates, "_rank", "left_semi")
+    items = items_frame(held, partial(emit_windows, n=n, include_code=settings.include_code))
     first = F.min("rank").over(Window.partitionBy("h"))
     cuts = items.withColumn("first", first).where(F.col("rank") != F.col("first")).select("h", "rank")
     cuts = cuts.localCheckpoint(eager=True)
-    out = apply_cuts(attach_cuts(df, cuts), partial(cut_spans, n=n, min_chars_left=settings.min_chars_left),
-                     arrow_schema_of(df))
-    return out, {"min_span_tokens": n}
+    # 3. only the candidates meet their cuts; the other documents pass by without a shuffle
+    cut = cut_documents(held, cuts, partial(cut_spans, n=n, min_chars_left=settings.min_chars_left),
+                        arrow_schema_of(df))
+    return df.join(candidates, "_rank", "left_anti").unionByName(cut), {"min_span_tokens": n}

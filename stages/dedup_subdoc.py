@@ -11,8 +11,9 @@ keeps the same text.
 
 Items: a stage's Python workers emit one row (hash int64, rank int64) per distinct item of a
 document: 16 bytes whatever the text, and no step holds more than one Arrow batch of them in
-Python. Spark groups them by hash (one shuffle) into counts and the first rank, then by rank
-into each document's cut list, which is joined back to the documents by rank.
+Python. Spark groups them by hash (one shuffle) into counts and the first rank; the cut rows then
+meet their documents in groups of consecutive ranks (`cut_documents`), where a Python
+worker turns them into each document's cut list.
 """
 
 from __future__ import annotations
@@ -118,32 +119,58 @@ def distinct_pairs(h: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.nda
     return h[keep], owner[keep]
 
 
-def attach_cuts(df, cuts):
-    """`df` with `_cut` (array<long>, null where nothing is cut) from (rank, h) rows."""
-    from pyspark.sql import functions as F
-
-    lists = cuts.groupBy("rank").agg(F.collect_list("h").alias(CUT_COL)).withColumnRenamed("rank", "_rank")
-    return df.join(lists, "_rank", "left")
+GROUP_BITS = 12
+"""Cuts meet their documents in groups of up to 2^12 consecutive ranks of one sorted partition
+(`monotonically_increasing_id` counts up within a partition): a group's documents and cut
+rows are all a Python worker holds, whatever the corpus size."""
 
 
-def apply_cuts(df, fn, arrow_schema: pa.Schema):
-    """`fn(batch) -> batch` over every row of `df` (with `_cut`), back to `arrow_schema`."""
+def cut_documents(df, cuts, fn, arrow_schema: pa.Schema):
+    """`fn(batch with _cut) -> batch` over every row of `df`, `_cut` (array<long>, null where
+    nothing is cut) holding the hashes of `cuts`' (h, rank) rows for the document's rank.
+    Documents and cut rows are co-grouped by rank group, one shuffle each and no list per
+    document built on the JVM heap (a `collect_list` per rank ran a 1 GB driver out of heap
+    at 1M documents)."""
     from functools import partial
+
+    from pyspark.sql import functions as F
 
     from curator.schema import spark_schema
 
     in_schema = with_columns(arrow_schema, {CUT_COL: pa.list_(pa.int64())})
-    return df.select(*in_schema.names).mapInArrow(partial(_apply, fn=fn, in_schema=in_schema, out_schema=arrow_schema),
-                                                  spark_schema(arrow_schema))
+    docs = df.select(*arrow_schema.names).withColumn("_g", F.shiftright("_rank", GROUP_BITS))
+    lists = cuts.select("h", "rank").withColumn("_g", F.shiftright("rank", GROUP_BITS))
+    return docs.groupBy("_g").cogroup(lists.groupBy("_g")).applyInArrow(
+        partial(_cut_group, fn=fn, in_schema=in_schema, out_schema=arrow_schema), spark_schema(arrow_schema))
 
 
-def _apply(batches, fn, in_schema, out_schema):
-    """`fn` on the batches that have a cut (`attach_cuts` leaves `_cut` null elsewhere)."""
-    for batch in batches:
-        if batch.column(CUT_COL).null_count == batch.num_rows:
-            yield conform(batch, out_schema)
-        else:
-            yield conform(fn(conform(batch, in_schema)), out_schema)
+def _cut_group(docs: pa.Table, cuts: pa.Table, fn, in_schema: pa.Schema, out_schema: pa.Schema) -> pa.Table:
+    """One rank group: each document's cut hashes as a list, then `fn` where there are any."""
+    if not docs.num_rows:
+        return out_schema.empty_table()
+    docs = docs.drop_columns(["_g"]).combine_chunks()
+    out = []
+    for batch in docs.to_batches():
+        if not cuts.num_rows:
+            out.append(conform(batch, out_schema))
+            continue
+        ranks = batch.column("_rank").to_numpy(zero_copy_only=False)
+        cut_rank = cuts.column("rank").to_numpy()
+        order = np.argsort(cut_rank, kind="stable")
+        cut_rank, cut_h = cut_rank[order], cuts.column("h").to_numpy()[order]
+        lo, hi = np.searchsorted(cut_rank, ranks, "left"), np.searchsorted(cut_rank, ranks, "right")
+        if not (hi > lo).any():
+            out.append(conform(batch, out_schema))
+            continue
+        counts = hi - lo
+        offsets = np.concatenate(([0], np.cumsum(counts)))
+        values = cut_h[np.repeat(lo - offsets[:-1], counts) + np.arange(offsets[-1])]
+        lists = pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(values, pa.int64()),
+                                         mask=pa.array(hi == lo))
+        with_cut = pa.RecordBatch.from_arrays([*batch.columns, lists], schema=batch.schema.append(
+            pa.field(CUT_COL, pa.list_(pa.int64()))))
+        out.append(conform(fn(conform(with_cut, in_schema)), out_schema))
+    return pa.Table.from_batches(out, schema=out_schema)
 
 
 def arrow_schema_of(df) -> pa.Schema:

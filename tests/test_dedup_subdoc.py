@@ -81,12 +81,16 @@ def test_first_policy_keeps_the_best_copy_and_paragraphs_go_whole(spark):
     para = [_sentence(), _sentence()]
     rows = [_row(f"p{i}", "\n".join([_sentence(), _sentence(), "", *para, "", _sentence()]),
                  host=f"s{i}.example.org", score=float(i % 3)) for i in range(6)]
-    out, _ = _run(spark, rows, lines={"policy": "first", "min_chars_left": 0, "paragraphs": True})
+    out, stats = _run(spark, rows, lines={"policy": "first", "min_chars_left": 0, "paragraphs": True})
     # highest score first (p2, p5 score 2.0), then the smallest id: p2 keeps the paragraph
     assert all(p in out["p2"]["text"] for p in para)
     for i in (0, 1, 3, 4, 5):
         assert not any(p in out[f"p{i}"]["text"] for p in para)
         assert out[f"p{i}"]["lines_removed_boilerplate"] == 2
+    # the paragraph and its two lines, each cut from the 5 documents after the first
+    top = stats["lines"]["top_removed_lines"]
+    assert sorted((t["line"], t["docs"]) for t in top) == sorted([(f"[paragraph] {para[0]} {para[1]}", 5),
+                                                                  (para[0], 5), (para[1], 5)])
 
 
 def _words(n: int) -> list[str]:
