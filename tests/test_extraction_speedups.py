@@ -128,6 +128,9 @@ EDGE_PAGE = """<html><body>
 <details id="comol">ff</details><list class="comments">gg</list>
 <div class="infinite-scroll">hh</div><div class="infinitescroll"><h1>ii</h1></div>
 <section id="mvp-post-add-box"><h1>jj</h1></section><aside class="mvp-post-add-wrap">kk</aside>
+<div class="elementor-share-buttons x">ll</div><span class="elementor-share-buttons">mm</span>
+<div id="Teaser-1">nn</div><p class="bigTeaser">oo</p><b class="teaser">pp</b><div class="TEASER">qq</div>
+<div class="wp-caption">rr</div><span id="caption-2">ss</span><i class="caption">tt</i>
 </body></html>"""
 
 
