@@ -8,9 +8,10 @@ profile of trafilatura 2.3 on bench-warc shows where its own time goes:
   as Python strings, looks up the function and calls `re.search`, for every element of the
   page. `fast_prune_expressions` puts in place of these expressions (and of three plain ones
   called on every page) a Python function that walks the same elements and applies the same
-  tests with the same regular expressions (3-4x faster). Each function stands in for one exact expression: it is used
-  only when the expression's text has the digest it was written for, so another trafilatura
-  release gets its own XPath back, never a function that means something else.
+  tests with the same regular expressions (3-4x faster). Each function stands in for one
+  exact expression: it is used only when the expression's text has the digest it was
+  written for, so another trafilatura release keeps its own XPath, never a function that
+  means something else.
 * 5-7% in lxml.html's Python element-class lookup: `fast_element_lookup`.
 
 tests/test_extraction_speedups.py compares the functions with the XPath expressions element
