@@ -30,10 +30,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def _measure(files: list[str]) -> dict:
-    import trafilatura.xpaths as X
     from cascade import html_pages
-    from lxml.html import HtmlElementClassLookup
-    from trafilatura.utils import HTML_PARSER
 
     import stages.trafilatura_speedups as sp
     from curator.manifest import load
@@ -51,30 +48,18 @@ def _measure(files: list[str]) -> dict:
                 out.append(f"error {type(e).__name__}")
         return out, time.process_time() - started
 
-    sp.restore_expressions()  # stock: trafilatura's own expressions and lxml's lookup
-    HTML_PARSER.set_element_class_lookup(HtmlElementClassLookup())
-    sp._FAST_LOOKUP, sp._INSTALLED = True, []  # so that extract_trafilatura leaves them
-    stock, stock_s = texts()
-    sp._FAST_LOOKUP, sp._INSTALLED = False, None
-    sp.speed_up()
+    with sp.stock():
+        stock, stock_s = texts()
     replaced = list(sp.fast_prune_expressions())
     fast, fast_s = texts()
-
     seen = {"calls": 0, "mismatches": 0}
 
-    class Both(sp.FastExpression):
-        def __call__(self, tree, **_kw):
-            got, want = self.select(tree), self.xpath(tree)
-            seen["calls"] += 1
-            seen["mismatches"] += got != want
-            return want
+    def record(_path: str, same: bool, _found: int) -> None:
+        seen["calls"] += 1
+        seen["mismatches"] += not same
 
-    for name, index in sp.REPLACEMENTS:
-        expr = getattr(X, name)[index]
-        if isinstance(expr, sp.FastExpression):
-            getattr(X, name)[index] = Both(expr.xpath, expr.select)
-    checked, _ = texts()
-    sp.restore_expressions()
+    with sp.checked(record):
+        checked, _ = texts()
     diffs = sum(a != b for a, b in zip(stock, fast)) + sum(a != b for a, b in zip(stock, checked))
     return {"pages": len(pages), "text_diffs": diffs, "calls": seen["calls"], "call_mismatches": seen["mismatches"],
             "stock_cpu_s": stock_s, "fast_cpu_s": fast_s, "replaced": replaced}

@@ -12,11 +12,6 @@ from typing import Any
 from curator.errors import AccountingError
 
 
-def funnel(df, docs_in: dict[str, int] | None = None, phase: str = "") -> dict[str, Any]:
-    """Counters of a phase output; `docs_in` (per domain) is what the previous phase kept."""
-    return funnel_and_samples(df, docs_in, phase)[0]
-
-
 def funnel_and_samples(df, docs_in: dict[str, int] | None = None, phase: str = "",
                        samples: int = 0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(counters of a phase output, its rejected samples): the `samples` dropped rows of
@@ -196,14 +191,10 @@ def check_records(tally: dict[str, Any]) -> None:
         )
 
 
-def licenses(df) -> dict[str, dict[str, int]] | None:
-    """Code files per licence (SPDX expression in meta["license"], stages/licenses.py): kept
-    by the extract phase and dropped there (by the allow-list or any other rule); None when
-    the phase read no code."""
-    return extract_tallies(df, 0)["licenses"]
-
-
 def _licenses(rows: list) -> dict[str, dict[str, int]] | None:
+    """Code files per licence (SPDX expression in meta["license"], stages/licenses.py): kept
+    by the extract phase and dropped there (by the allow-list or any other rule), from the
+    licence groups of `extract_tallies`; None when the phase read no code."""
     if not rows:
         return None
     counts = [(r["license"], int(r["kept"]), int(r["n"] - r["kept"])) for r in rows]

@@ -25,8 +25,9 @@ Every page the pre-check scores carries its figures in meta (`precheck_lang`,
 `precheck_score`: the top language's probability, `precheck_kept_score`: the kept languages'
 sum, `precheck_ms`), so a drop can be audited. A page the pre-check cannot read (no text, an
 lxml error) is not judged: it goes on to extraction. Rows that skipped extraction carry
-`meta["skipped_extraction"] = "1"`; `cascade_stats` turns them into the extract phase's
-`cascade` statistics (pages saved per rule, extraction time saved).
+`meta["skipped_extraction"] = "1"`; curator/stats.py `extract_tallies` counts them and
+`summarise` turns them into the extract phase's `cascade` statistics (pages saved per rule,
+extraction time saved).
 """
 
 from __future__ import annotations
@@ -194,19 +195,13 @@ def cascade_for(manifest) -> Cascade | None:
     return Cascade(url_rules, languages, cfg.language_min_top, cfg.language_max_kept)
 
 
-def cascade_stats(df) -> dict[str, Any]:
-    """The extract phase's `cascade` statistics from its written rows: per early rule, the
-    pages that skipped extraction; the time that saved, estimated per task as pages saved x
-    the mean extraction time of the pages that task did extract (the run's mean for a task
-    that extracted none); and the pre-check's own time, so `net_seconds_saved` is honest.
-    Counted with the phase's other counters (curator/stats.py extract_tallies)."""
-    from curator.stats import extract_tallies
-
-    return extract_tallies(df, 0)["cascade"]
-
-
 def summarise(saved: list[tuple[str, str, int]], tasks: dict[str, tuple]) -> dict[str, Any]:
-    """`saved`: (task, drop reason, pages); `tasks`: task -> (mean extraction ms or None,
+    """The extract phase's `cascade` statistics: per early rule, the pages that skipped
+    extraction; the time that saved, estimated per task as pages saved x the mean extraction
+    time of the pages that task did extract (the run's mean for a task that extracted none);
+    and the pre-check's own time, so `net_seconds_saved` is honest.
+
+    `saved`: (task, drop reason, pages); `tasks`: task -> (mean extraction ms or None,
     pages extracted, pre-check ms, pages pre-checked). Plain Python, so it is testable alone."""
     total_ms = sum((t[0] or 0.0) * t[1] for t in tasks.values())
     extracted = sum(t[1] for t in tasks.values())

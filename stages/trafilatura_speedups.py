@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 _FAST_LOOKUP = False
 
@@ -264,16 +265,66 @@ def fast_prune_expressions() -> list[str]:
     return done
 
 
-def restore_expressions() -> None:
-    """Put trafilatura's own XPath expressions back (for comparisons in tests)."""
-    global _INSTALLED
+def _replaced() -> Iterator[tuple[list, int]]:
+    """(trafilatura.xpaths list, index) of every expression a function stands in for now."""
     import trafilatura.xpaths as tokens
 
     for name, index in REPLACEMENTS:
         exprs = getattr(tokens, name, None)
         if isinstance(exprs, list) and index < len(exprs) and isinstance(exprs[index], FastExpression):
-            exprs[index] = exprs[index].xpath
+            yield exprs, index
+
+
+def restore_expressions() -> None:
+    """Put trafilatura's own XPath expressions back."""
+    global _INSTALLED
+    for exprs, index in _replaced():
+        exprs[index] = exprs[index].xpath
     _INSTALLED = None
+
+
+@contextmanager
+def stock() -> Iterator[None]:
+    """trafilatura as shipped inside the block (its XPath expressions, lxml.html's lookup),
+    for comparisons; the speed-ups are back after it."""
+    global _FAST_LOOKUP, _INSTALLED
+    from lxml.html import HtmlElementClassLookup
+    from trafilatura.utils import HTML_PARSER
+
+    restore_expressions()
+    HTML_PARSER.set_element_class_lookup(HtmlElementClassLookup())
+    _FAST_LOOKUP, _INSTALLED = True, []  # so that `speed_up` leaves them as they are
+    try:
+        yield
+    finally:
+        restore_expressions()
+        _FAST_LOOKUP = False
+        speed_up()
+
+
+class _Checked(FastExpression):
+    def __init__(self, fast: FastExpression, record: Callable):
+        super().__init__(fast.xpath, fast.select)
+        self.record = record
+
+    def __call__(self, tree, **_kw) -> list:
+        got, want = self.select(tree), self.xpath(tree)
+        self.record(self.path, got == want, len(want))
+        return want
+
+
+@contextmanager
+def checked(record: Callable[[str, bool, int], None]) -> Iterator[None]:
+    """Inside the block, every expression `fast_prune_expressions` would replace runs both its
+    function and its XPath on each tree trafilatura prunes, goes on with the XPath's elements
+    and calls `record(expression text, same elements?, elements found)`."""
+    global _INSTALLED
+    with stock():
+        _INSTALLED = None
+        fast_prune_expressions()
+        for exprs, index in _replaced():
+            exprs[index] = _Checked(exprs[index], record)
+        yield
 
 
 def speed_up() -> None:

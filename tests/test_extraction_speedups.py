@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 import trafilatura
-from lxml.html import HtmlElementClassLookup
 from warcio.archiveiterator import ArchiveIterator
 
 import stages.extractors as ex
@@ -45,25 +44,15 @@ def _pages(source: str) -> list[str]:
 @pytest.fixture
 def stock():
     """trafilatura as shipped for the duration of the test, the speed-ups back after it."""
-    from trafilatura.utils import HTML_PARSER
-
-    HTML_PARSER.set_element_class_lookup(HtmlElementClassLookup())
-    sp._FAST_LOOKUP = True  # keep extract_trafilatura from switching it back
-    sp.restore_expressions()
-    sp._INSTALLED = []
-    try:
+    with sp.stock():
         yield
-    finally:
-        sp._FAST_LOOKUP, sp._INSTALLED = False, None
-        sp.speed_up()
 
 
 @pytest.mark.parametrize("source", ["sample", "bench"])
-def test_speedups_give_stock_text(source, stock):
+def test_speedups_give_stock_text(source):
     pages = _pages(source)
-    plain = [ex.extract_trafilatura(h, SETTINGS) for h in pages]
-    sp._FAST_LOOKUP, sp._INSTALLED = False, None
-    sp.speed_up()
+    with sp.stock():
+        plain = [ex.extract_trafilatura(h, SETTINGS) for h in pages]
     fast = [ex.extract_trafilatura(h, SETTINGS) for h in pages]
     assert sum(t is not None for t in plain) > 30  # pages with text, not only refusals
     assert fast == plain
@@ -72,36 +61,15 @@ def test_speedups_give_stock_text(source, stock):
     assert type(HTML_PARSER.makeelement("p")).__name__ == "HtmlElement"
 
 
-class _Both(sp.FastExpression):
-    """Runs the function and the XPath on every tree trafilatura prunes, and records both."""
-
-    seen: list = []
-
-    def __call__(self, tree, **_kw):
-        got, want = self.select(tree), self.xpath(tree)
-        _Both.seen.append((self.path, got == want, len(want)))
-        return want
-
-
 @pytest.mark.parametrize("source", ["sample", "bench"])
-def test_each_function_selects_what_its_xpath_selects(source, stock):
-    import trafilatura.xpaths as X
-
+def test_each_function_selects_what_its_xpath_selects(source):
     pages = _pages(source)
-    _Both.seen = []
-    saved = {}
-    for name, index in sp.REPLACEMENTS:
-        saved[name, index] = getattr(X, name)[index]
-        fast = sp.FastExpression(saved[name, index], sp.REPLACEMENTS[name, index][1](X))
-        getattr(X, name)[index] = _Both(fast.xpath, fast.select)
-    try:
+    seen = []
+    with sp.checked(lambda path, same, n: seen.append((path, same, n))):
         for h in pages:
             ex.extract_trafilatura(h, SETTINGS)
-    finally:
-        for (name, index), expr in saved.items():
-            getattr(X, name)[index] = expr
     per_expr = {}
-    for path, same, n in _Both.seen:
+    for path, same, n in seen:
         calls, differ, found = per_expr.get(path, (0, 0, 0))
         per_expr[path] = (calls + 1, differ + (not same), found + n)
     assert len(per_expr) == len(sp.REPLACEMENTS)
