@@ -215,6 +215,11 @@ class MinHashSettings(_Model):
     """Verified edge lists up to this size are clustered by union-find on the driver;
     larger ones by large-star/small-star rounds in Spark (0: always in Spark). At most 1e8:
     the driver holds the edge list in memory."""
+    local_max_docs: int = Field(default=50_000, ge=0, le=1_000_000)
+    """Runs with at most this many documents to dedup find candidates, clusters and survivors
+    on the driver (the same result as the Spark path, without its two dozen small jobs); 0:
+    always in Spark. Not with `verify` or `dedup.against`. At most 1e6: the driver holds the
+    documents' band keys (`bands` int64 each)."""
     survivor_score: str | None = "quality_score"
     """Survivor of a cluster: highest value of this column (when the rows have it), then
     `survivor`'s rule, then the smallest id."""

@@ -360,16 +360,24 @@ class Pipeline:
     def _kept_in(self, phase: str) -> dict[str, int]:
         return ledger.kept_by_domain(self.results[phase].stats)
 
-    def _finish(self, df, out: Path, phase: str, docs_in: dict[str, int] | None) -> dict[str, Any]:
+    def _finish(self, df, out: Path, phase: str, docs_in: dict[str, int] | None,
+                also: Callable[[Any], Any] | None = None) -> tuple[dict[str, Any], Any]:
         """Write the phase's rows, then count them and pick the rejected samples in one pass
-        over what was written (read back with the schema just written: no job reads footers)."""
+        over what was written (read back with the schema just written: no job reads footers).
+        `also(written)`, a phase's own counts of the same rows, runs in a second thread
+        meanwhile: its jobs fill the gaps the first pass leaves while the driver plans and
+        writes the samples. Returns (stats, what `also` returned)."""
+        from concurrent.futures import ThreadPoolExecutor
+
         from curator import faults
 
         faults.inject(df, phase).write.parquet(str(out))
         written = self.read_phase(out, df.schema)
-        stats, samples = ledger.funnel_and_samples(written, docs_in, phase, self.m.output.rejected_samples)
-        self._write_rejected(samples)
-        return {"phase": phase, **stats}
+        with ThreadPoolExecutor(1) as pool:
+            extra = pool.submit(also, written) if also is not None else None
+            stats, samples = ledger.funnel_and_samples(written, docs_in, phase, self.m.output.rejected_samples)
+            self._write_rejected(samples)
+            return {"phase": phase, **stats}, extra.result() if extra is not None else None
 
     def read_phase(self, path: Path, schema=None):
         """A phase folder as a frame. Its schema is `schema`, or the one Spark stored in the
@@ -423,8 +431,7 @@ class Pipeline:
                    for s in self.m.sources}
         cascade = cascade_for(self.m)
         df = extract_frame(self.spark, tasks, self.m.extract, sources, cascade, self.m.output.dropped_text_samples())
-        stats = self._finish(df, out, "extract", None)
-        tallies = ledger.extract_tallies(self.read_phase(out, df.schema), len(tasks))  # one pass
+        stats, tallies = self._finish(df, out, "extract", None, also=partial(ledger.extract_tallies, n_tasks=len(tasks)))
         if cascade is not None:  # pages each early rule kept from the extractor, time saved
             stats["cascade"] = tallies["cascade"]
         stats["input_tasks"] = len(tasks)
@@ -448,13 +455,16 @@ class Pipeline:
                 prepared[cls.name] = info
         fn = partial(_annotate_batches, specs=specs, in_schema=DOC_SCHEMA, samples=self.m.output.dropped_text_samples())
         df = self._read_kept("extract").mapInArrow(fn, spark_schema(schema))
-        stats = self._finish(df, out, "annotate", self._kept_in("extract"))
+        counted = [cls for cls in dict.fromkeys(c for c, _ in specs) if hasattr(cls, "phase_stats")]
+
+        def stage_stats(written) -> dict[str, Any]:  # counts a stage makes of its written rows
+            return {cls.name: cls.phase_stats(written, [s for c, s in specs if c is cls]) for cls in counted}
+
+        stats, own = self._finish(df, out, "annotate", self._kept_in("extract"), also=stage_stats if counted else None)
         if prepared:
             stats["prepared"] = prepared
-        for cls in dict.fromkeys(c for c, _ in specs):  # counts a stage makes of its written rows
-            if hasattr(cls, "phase_stats"):
-                own = [s for c, s in specs if c is cls]
-                stats.setdefault("stage_stats", {})[cls.name] = cls.phase_stats(self.spark.read.parquet(str(out)), own)
+        if own:
+            stats["stage_stats"] = own
         return stats
 
     def _dedup(self, out: Path, tok_info) -> dict[str, Any]:
@@ -468,9 +478,23 @@ class Pipeline:
             from stages.dedup_subdoc import counter_totals, subdoc_dedup
 
             df, subdoc = subdoc_dedup(df, d)
-        stats = self._finish(df, out, "dedup", self._kept_in("annotate"))
-        if subdoc is not None:  # below the document: what was cut (stages/dedup_subdoc.py)
-            stats["subdoc"] = {**counter_totals(self.spark.read.parquet(str(out))), **subdoc}
+        exact = bool(self.m.dedup.exact)
+
+        def own_counts(written) -> dict[str, Any]:  # the dedup steps' counts of the written rows
+            from pyspark.sql import functions as F
+
+            got: dict[str, Any] = {}
+            if subdoc is not None:  # below the document: what was cut (stages/dedup_subdoc.py)
+                got["subdoc"] = {**counter_totals(written), **subdoc}
+            if exact:
+                sizes = written.where(F.col("drop_reason").isNull()).groupBy("dup_cluster_size").count().collect()
+                got["exact_cluster_sizes"] = {str(r[0]): r[1] for r in sorted(sizes)}
+            return got
+
+        stats, own = self._finish(df, out, "dedup", self._kept_in("annotate"),
+                                  also=own_counts if subdoc is not None or exact else None)
+        if "subdoc" in (own or {}):
+            stats["subdoc"] = own["subdoc"]
         if fuzzy is not None:
             fuzzy.stats["removed_by_domain"] = {
                 d: s["dropped"].get("dedup.minhash", 0) for d, s in sorted(stats["domains"].items())
@@ -482,21 +506,15 @@ class Pipeline:
             removed = {r: sum(s["dropped"].get(r, 0) for s in stats["domains"].values()) for r in PRIOR_REASONS}
             stats["prior"] = {"indexes": [{"name": ix.name, "created": ix.header.get("created"),
                                            "counts": ix.header["counts"]} for ix in prior], "removed": removed}
-        if self.m.dedup.exact:
-            from pyspark.sql import functions as F
-
-            sizes = (
-                self.spark.read.parquet(str(out)).where(F.col("drop_reason").isNull())
-                .groupBy("dup_cluster_size").count().collect()
-            )
-            stats["exact_cluster_sizes"] = {str(r[0]): r[1] for r in sorted(sizes)}
+        if exact:
+            stats["exact_cluster_sizes"] = own["exact_cluster_sizes"]
         return stats
 
     def _tokenize(self, out: Path, tok_info) -> dict[str, Any]:
         from stages.tokenize import tokenize
 
         df, _ = tokenize(self._read_kept("dedup"), self._arrow_schema("dedup"), tok_info)
-        stats = self._finish(df, out, "tokenize", self._kept_in("dedup"))
+        stats, _ = self._finish(df, out, "tokenize", self._kept_in("dedup"))
         stats["tokenizer"] = tok_info
         return stats
 
@@ -529,7 +547,7 @@ class Pipeline:
             from stages.mix_groups import ungroup
 
             df = ungroup(df)
-        stats = self._finish(df, out, "mix", self._kept_in("tokenize"))
+        stats, _ = self._finish(df, out, "mix", self._kept_in("tokenize"))
         realised = (
             self.spark.read.parquet(str(out)).where(F.col("drop_reason").isNull())
             .groupBy("domain")

@@ -33,6 +33,7 @@ runs, or runs with different partition counts, keep the same documents.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -151,6 +152,66 @@ def input_order(df) -> list:
             m["path"].alias("_path")]
 
 
+RANKED_SCHEMA = pa.schema([("id", pa.string()), ("minhash_cluster", pa.string()),
+                           ("minhash_cluster_size", pa.int64()), ("_mh_rank", pa.int32())])
+
+
+def _driver_clusters(per_doc, info, has_score: bool, first_read: bool) -> tuple[pa.Table, int]:
+    """Steps 2-5 on the driver, for a run small enough (`local_max_docs`): the same star
+    edges (stages/minhash.py `bucket_stars` over every bucket at once), components by
+    union-find and survivors by the same order as the Spark path's window, without its two
+    dozen small jobs. Returns (one RANKED_SCHEMA row per cluster member, distinct star edges).
+    `per_doc`: (id, k1, k2, buckets); `info`: (id, _len[, _score][, INPUT_ORDER]) of every
+    kept row."""
+    import math
+
+    from curator.errors import CuratorError
+    from stages.connected_components import union_find
+
+    rows = per_doc.select("id", "k1", "k2", "buckets").toArrow()
+    lists = rows.column("buckets").combine_chunks()
+    k1, k2 = rows.column("k1").to_numpy(), rows.column("k2").to_numpy()
+    repeat = lists.value_lengths().to_numpy()
+    src, dst = bucket_stars(lists.flatten().to_numpy(), np.repeat(k1, repeat), np.repeat(k2, repeat))
+    edges = np.unique(np.concatenate([src, dst], axis=1), axis=0) if len(src) else np.empty((0, 4), np.int64)
+    owners: dict[tuple[int, int], list[str]] = {}
+    for doc, a, b in zip(rows.column("id").to_pylist(), k1.tolist(), k2.tolist()):
+        owners.setdefault((a, b), []).append(doc)
+    flat = edges.tolist()
+    if any(len(owners[(e[i], e[i + 1])]) > 1 for e in flat for i in (0, 2)):
+        raise CuratorError("two documents' ids share a 128-bit key in fuzzy dedup; please report this")
+    roots = union_find((owners[(a, b)][0], owners[(c, d)][0]) for a, b, c, d in flat)
+
+    members: dict[str, list[dict[str, Any]]] = {}
+    for r in info.toArrow().to_pylist():
+        if r["id"] in roots:
+            members.setdefault(roots[r["id"]], []).append(r)
+
+    def last_if_null(column: str):
+        return lambda r: (r[column] is None, r[column] if r[column] is not None else 0)
+
+    out: dict[str, list] = {name: [] for name in RANKED_SCHEMA.names}
+    for root in sorted(members):
+        group = sorted(members[root], key=lambda r: r["id"])  # stable sorts, least significant key first
+        if first_read:
+            for column in reversed(INPUT_ORDER):
+                group.sort(key=last_if_null(column))
+        else:  # longest first, nulls last
+            group.sort(key=lambda r: (r["_len"] is None, -(r["_len"] or 0)))
+        if has_score:  # highest first; NaN above every number and nulls last, as Spark orders them
+            kind = [2 if r["_score"] is None else 0 if isinstance(r["_score"], float) and math.isnan(r["_score"])
+                    else 1 for r in group]
+            values = sorted((r for r, k in zip(group, kind) if k == 1), key=lambda r: r["_score"],
+                            reverse=True)  # reverse=True keeps equal scores in their order
+            group = [r for r, k in zip(group, kind) if k == 0] + values + [r for r, k in zip(group, kind) if k == 2]
+        for rank, r in enumerate(group, 1):
+            out["id"].append(r["id"])
+            out["minhash_cluster"].append(root)
+            out["minhash_cluster_size"].append(len(group))
+            out["_mh_rank"].append(rank)
+    return pa.table(out, schema=RANKED_SCHEMA), len(edges)
+
+
 def _small(df, rows: int):
     from pyspark.sql import functions as F
 
@@ -192,6 +253,22 @@ def dedup_fuzzy(df, settings, prior=None) -> FuzzyResult:
     per_doc = _cut(kept.select("id", "text").mapInArrow(fn, spark_schema(BUCKET_SCHEMA))
                    .select("id", *_keys("id"), "buckets"), reliable)
     docs = per_doc.count()
+    score = settings.survivor_score
+    has_score = score is not None and score in df.columns
+    first_read = settings.survivor == "first"
+    if docs <= settings.local_max_docs and not settings.verify and not prior:
+        info = kept.select("id", F.length("text").alias("_len"), *([F.col(score).alias("_score")] if has_score else []),
+                           *(input_order(kept) if first_read else []))
+        ranked, n_stars = _driver_clusters(per_doc, info, has_score, first_read)
+        per_doc.unpersist()
+        stats = {**_settings_stats(settings, bands, rows), "candidate_pairs": n_stars, "candidates_on": "driver",
+                 "iterations": 0, "components_on": "driver"}
+        lap("signatures_and_candidates")
+        sizes = Counter(size for size, rank in zip(ranked.column("minhash_cluster_size").to_pylist(),
+                                                  ranked.column("_mh_rank").to_pylist()) if rank == 1)
+        _survivor_stats(stats, list(sizes.items()), settings, has_score)
+        lap("survivors")
+        return FuzzyResult(df=_mark(df, spark.createDataFrame(ranked), ranked.num_rows, None), stats=stats)
     # one shuffle of (bucket, key) rows; partitions of at most ~4M rows for the numpy sort
     parts = max(spark.sparkContext.defaultParallelism, -(-docs * bands // 4_000_000))
     keyed = per_doc.select(F.explode("buckets").alias("bucket"), "k1", "k2")
@@ -204,18 +281,11 @@ def dedup_fuzzy(df, settings, prior=None) -> FuzzyResult:
         reliable,
     )
     n_stars = stars.count()
-    stats: dict[str, Any] = {
-        "ngram": settings.ngram, "num_perm": settings.num_perm, "bands": bands, "rows": rows,
-        "threshold": settings.threshold, "lsh_threshold": settings.lsh_threshold,
-        "verify": settings.verify, "seed": settings.seed, "candidate_pairs": n_stars,
-    }
+    stats = {**_settings_stats(settings, bands, rows), "candidate_pairs": n_stars, "candidates_on": "spark"}
     per_doc.unpersist()
 
     # the candidate documents, read once by their keys: only they travel, and the small key
     # list is broadcast so that the whole corpus is not shuffled for it
-    score = settings.survivor_score
-    has_score = score is not None and score in df.columns
-    first_read = settings.survivor == "first"
     info_cols = [F.col("id"), F.length("text").alias("_len")]
     if has_score:
         info_cols.append(F.col(score).alias("_score"))
@@ -298,13 +368,33 @@ def dedup_fuzzy(df, settings, prior=None) -> FuzzyResult:
         sizes = [(r[1], r[2]) for r in rows if not r[0] and r[1] is not None]
     else:
         sizes = ranked.where(F.col("_mh_rank") == 1).groupBy("minhash_cluster_size").count().collect()
-    stats["cluster_sizes"] = {str(r[0]): r[1] for r in sorted(sizes)}
-    stats["clusters"] = sum(r[1] for r in sizes)
-    stats["documents_in_clusters"] = sum(r[0] * r[1] for r in sizes)
-    stats["duplicates_marked"] = stats["documents_in_clusters"] - stats["clusters"]
+    _survivor_stats(stats, [(r[0], r[1]) for r in sizes], settings, has_score)
     lap("survivors")
-    stats["survivor_rule"] = (f"highest {score}, then " if has_score else "") \
-        + ("first in input order (file, offset or record, path)" if first_read else "longest text") + ", then smallest id"
+    return FuzzyResult(df=_mark(df, ranked, members, prior), stats=stats)
+
+
+def _settings_stats(settings, bands: int, rows: int) -> dict[str, Any]:
+    return {"ngram": settings.ngram, "num_perm": settings.num_perm, "bands": bands, "rows": rows,
+            "threshold": settings.threshold, "lsh_threshold": settings.lsh_threshold,
+            "verify": settings.verify, "seed": settings.seed}
+
+
+def _survivor_stats(stats: dict[str, Any], sizes: list[tuple[int, int]], settings, has_score: bool) -> None:
+    """Clusters by size ((size, clusters) pairs) and the survivor rule, into `stats`."""
+    stats["cluster_sizes"] = {str(size): n for size, n in sorted(sizes)}
+    stats["clusters"] = sum(n for _, n in sizes)
+    stats["documents_in_clusters"] = sum(size * n for size, n in sizes)
+    stats["duplicates_marked"] = stats["documents_in_clusters"] - stats["clusters"]
+    stats["survivor_rule"] = (f"highest {settings.survivor_score}, then " if has_score else "") \
+        + ("first in input order (file, offset or record, path)" if settings.survivor == "first" else "longest text") \
+        + ", then smallest id"
+
+
+def _mark(df, ranked, members: int, prior):
+    """`df` with each cluster member's `minhash_cluster` and `minhash_cluster_size`, and all
+    but its survivor (`_mh_rank` 1 in `ranked`) dropped as `dedup.minhash` (or
+    `dedup.minhash_prior`, naming the released document that wins)."""
+    from pyspark.sql import functions as F
 
     cols = list(df.columns)
     dup = F.col("drop_reason").isNull() & (F.col("_mh_rank") > 1)
@@ -319,4 +409,5 @@ def dedup_fuzzy(df, settings, prior=None) -> FuzzyResult:
                .withColumn(PRIOR_INDEX, F.when(matched, F.col("_pidx")).otherwise(F.col(PRIOR_INDEX)))
                .withColumn("drop_reason", F.when(matched, F.lit("dedup.minhash_prior")).otherwise(F.col("drop_reason"))))
     out = out.withColumn("drop_reason", F.when(dup, F.lit("dedup.minhash")).otherwise(F.col("drop_reason")))
-    return FuzzyResult(df=out.select(*cols, "minhash_cluster", "minhash_cluster_size"), stats=stats)
+    return out.select(*cols, "minhash_cluster", "minhash_cluster_size")
+

@@ -185,6 +185,36 @@ def test_minhash_survivor_rule_keeps_the_first_read_or_the_longest_copy(read_ord
             survivor=rule, survivor_score=None, components_local_max_edges=0)).df) == got
 
 
+def _scored(rows):
+    """The corpus with survivor scores Spark must order: a tie (the rule decides), a null
+    (last), a NaN (above every number)."""
+    scores = {"doc-001": 0.5, "near-1": 0.5, "doc-002": 0.3, "near-2": None, "doc-003": 0.99,
+              "near-3": float("nan"), "doc-006": None, "chain-1": None, "chain-2": None}
+    return [r[:-1] + (scores[r[0]],) if r[0] in scores else r for r in rows]
+
+
+@pytest.mark.parametrize("rule", ["first", "longest"])
+def test_small_runs_cluster_on_the_driver_exactly_as_the_spark_path(spark, corpus, read_order, rule):
+    """Up to `local_max_docs` documents, candidates, components and survivors are found on the
+    driver: every row and every count must be those of the distributed path."""
+    scored = spark.createDataFrame(_scored(corpus[0]), COLUMNS)
+    results = []
+    for df, score in ((scored, "quality_score"), (read_order[0], None)):
+        settings = {"verify": False, "survivor": rule, "survivor_score": score}
+        local = dedup_fuzzy(df, MinHashSettings(**settings))
+        spread = dedup_fuzzy(df.repartition(3), MinHashSettings(**settings, local_max_docs=0))
+        assert (local.stats["candidates_on"], spread.stats["candidates_on"]) == ("driver", "spark")
+        assert sorted(map(repr, local.df.collect())) == sorted(map(repr, spread.df.collect()))
+        same = {k for k in spread.stats if k not in ("seconds_by_step", "candidates_on", "components_on", "iterations")}
+        assert {k: local.stats[k] for k in same} == {k: spread.stats[k] for k in same}
+        assert local.stats["duplicates_marked"] > 0
+        results.append(_result(local.df))
+    got = results[0]  # the NaN copy outranks 0.99, the null one loses to 0.3, the tie goes to the rule
+    assert (got["near-3"][0], got["doc-003"][0]) == (None, "dedup.minhash")
+    assert (got["doc-002"][0], got["near-2"][0]) == (None, "dedup.minhash")
+    assert {got["doc-001"][0], got["near-1"][0]} == {None, "dedup.minhash"}
+
+
 def test_manifest_checks_the_minhash_survivor_rule():
     from curator.errors import ManifestError
     from curator.manifest import parse
