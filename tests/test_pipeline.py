@@ -184,3 +184,34 @@ def test_spark_submit_runs_the_same_pipeline(demo_run, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert shard_hashes(tmp_path / "runs" / "demo") == shard_hashes(m.run_dir)
+
+
+def test_statistics_warm_up_runs_on_an_empty_file_beside_the_write(spark, tmp_path, monkeypatch):
+    """With `warm_up`, the phase's statistics run once on an empty file of its schema while
+    the write runs, then on the written rows: the counts are those of the rows, and the
+    warm-up file stays inside the phase's temporary folder (removed with it)."""
+    from curator import stats as ledger
+    from curator.manifest import load
+    from curator.schema import DOC_SCHEMA, spark_schema
+
+    seen = []
+    real = ledger.funnel_and_samples
+    monkeypatch.setattr(ledger, "funnel_and_samples", lambda df, *a, **k: (seen.append(df.count()), real(df, *a, **k))[1])
+    def slow_rows(batches):  # a document per number, half a second after reading it
+        import time
+
+        import pyarrow as pa
+
+        for b in batches:
+            time.sleep(0.5)
+            yield pa.RecordBatch.from_pylist([{"id": f"doc-{i}", "domain": "web", "text": "words"}
+                                              for i in b.column("id").to_pylist()], schema=DOC_SCHEMA)
+
+    m = load(DEMO)
+    m.output.dir = str(tmp_path / "runs")
+    df = spark.range(0, 3, 1, 3).mapInArrow(slow_rows, spark_schema(DOC_SCHEMA))
+    out = tmp_path / "phase.tmp-x" / "extracted"
+    stats, _ = Pipeline(m, spark=spark)._finish(df, out, "extract", None, warm_up=True)
+    assert seen == [0, 3]  # the empty warm-up file, then the written rows
+    assert stats["domains"]["web"]["docs_in"] == stats["domains"]["web"]["kept"] == 3
+    assert sorted(p.name for p in out.parent.iterdir()) == ["extracted", "warm-up"]

@@ -32,10 +32,11 @@ def curator_cmd(manifest: Path) -> list[str]:
 
 
 def leftovers(run_dir: Path) -> list[str]:
-    """Temporary files or folders anywhere under the run directory."""
+    """Temporary files or folders anywhere under the run directory (a phase's statistics
+    warm-up file included: it lives in the phase's temporary folder)."""
     return sorted(
         str(p.relative_to(run_dir)) for p in run_dir.rglob("*")
-        if ".tmp-" in p.name or p.name == "_temporary"
+        if ".tmp-" in p.name or p.name in ("_temporary", "warm-up")
     )
 
 
