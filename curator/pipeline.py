@@ -291,10 +291,10 @@ class Pipeline:
 
     def _tokenizer_and_spark(self) -> dict:
         """The tokenizer's info (`_tokenizer_info`); when the run will need a Spark session of
-        its own (the last phase is not finished), the session is started meanwhile: loading
-        the tokenizer (transformers' import) is Python work and starting Spark is mostly the
-        JVM's, so the two overlap on two cores instead of adding up (seconds per run). Spark
-        starts in the main thread, where PySpark installs its Ctrl-C handler."""
+        its own (the last phase is not finished), the session is started meanwhile: the info
+        is Python work (transformers' import, the first time a tokenizer's files are seen;
+        stages/tokenize.py `_described` keeps the result) and starting Spark is mostly the
+        JVM's. Spark starts in the main thread, where PySpark installs its Ctrl-C handler."""
         if self._spark is not None or self.runner.done_marker(OUTPUT_DIRS[PHASES[-1]]) is not None:
             return self._tokenizer_info()
         from concurrent.futures import ThreadPoolExecutor

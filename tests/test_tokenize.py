@@ -143,3 +143,33 @@ def test_tokenizer_json_file_is_loaded_and_hashed(tmp_path):
     info = tokenizer_info(str(path), add_bos=False, add_eos=False)
     assert info["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert load_tokenizer(str(path)).encode_batch(TRICKY) == src.encode_batch(TRICKY)
+
+
+def test_a_tokenizer_is_described_once_per_content_then_read_from_the_cache(tmp_path, monkeypatch):
+    """tokenizer_info loads a transformers tokenizer (seconds of imports) only the first
+    time it meets these exact files; after that the description comes from the cache, until
+    a file changes or the cached description is damaged."""
+    import shutil
+
+    import curator.assets
+    import stages.tokenize as tokenize
+
+    tok = tmp_path / "gpt2"
+    shutil.copytree(resolve("asset:gpt2"), tok)
+    monkeypatch.setattr(curator.assets, "cache_dir", lambda: tmp_path / "cache")
+    first = tokenizer_info(str(tok), add_bos=False, add_eos=True)
+    assert (first["class"], first["vocab_size"], first["eos_id"]) == ("GPT2Tokenizer", 50257, 50256)
+    [cached] = (tmp_path / "cache" / ".tokenizers").iterdir()
+
+    loads = []
+    monkeypatch.setattr(tokenize, "load_tokenizer", lambda path: loads.append(path) or load_tokenizer(path))
+    assert tokenizer_info(str(tok), add_bos=False, add_eos=True) == first and loads == []
+    # the other settings read the same cached ids
+    assert tokenizer_info(str(tok), add_bos=True, add_eos=False)["bos_id"] == load_tokenizer(str(tok)).bos_token_id
+    cached.write_text("{not json")
+    assert tokenizer_info(str(tok), add_bos=False, add_eos=True) == first and len(loads) == 1
+    config = tok / "tokenizer_config.json"
+    config.write_text(config.read_text() + "\n")  # other content: described again
+    again = tokenizer_info(str(tok), add_bos=False, add_eos=True)
+    assert len(loads) == 2 and again["sha256"] != first["sha256"]
+    assert {k: v for k, v in again.items() if k != "sha256"} == {k: v for k, v in first.items() if k != "sha256"}
