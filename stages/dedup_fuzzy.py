@@ -28,6 +28,10 @@ that always survive: a component holding one marks all its new documents
 
 Every step depends only on the set of rows, never on their order or partitioning, so two
 runs, or runs with different partition counts, keep the same documents.
+
+A run with at most `local_max_docs` documents (and no `verify` or `prior`) does steps 2-5 on
+the driver from the band keys (`_driver_clusters`): the same rows and counts, without the two
+dozen small Spark jobs that would cost it more than the work itself.
 """
 
 from __future__ import annotations
