@@ -102,16 +102,18 @@ def _load_tiktoken(path: str) -> Tokenizer:
     return Tokenizer(enc, "tiktoken", name, enc.n_vocab, special.get("<|endoftext|>"), None)
 
 
+def _require(path: str) -> None:
+    if not os.path.exists(path):
+        raise EnvironmentProblem(f"tokenizer not found: {path} (run `curator assets fetch`, or fix tokenizer.path)")
+
+
 def load_tokenizer(path: str) -> Tokenizer:
     """AutoTokenizer from a folder, a fast tokenizer from a bare tokenizer.json, or a
     tiktoken encoding from a `<name>.tiktoken` rank file."""
     with _LOCK:
         if path in _CACHE:
             return _CACHE[path]
-        if not os.path.exists(path):
-            raise EnvironmentProblem(
-                f"tokenizer not found: {path} (run `curator assets fetch`, or fix tokenizer.path)"
-            )
+        _require(path)
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         try:
             if path.endswith(".tiktoken"):
@@ -276,8 +278,7 @@ def load_encoder(path: str):
 
 def tokenizer_info(path: str, add_bos: bool, add_eos: bool) -> dict:
     """What shards/manifest.json records about the tokenizer (and what fingerprints it)."""
-    if not os.path.exists(path):
-        raise EnvironmentProblem(f"tokenizer not found: {path} (run `curator assets fetch`, or fix tokenizer.path)")
+    _require(path)
     files = [path] if os.path.isfile(path) else sorted(
         os.path.join(path, f) for f in os.listdir(path) if not f.startswith(".")
     )
@@ -314,7 +315,9 @@ def _described(path: str, digest: str) -> dict:
     from importlib import metadata
 
     from curator.assets import cache_dir
+    from curator.errors import ManifestError
     from curator.phases import write_atomic
+    from curator.rundir import read_bounded
 
     try:
         version = metadata.version("transformers")
@@ -323,11 +326,11 @@ def _described(path: str, digest: str) -> dict:
     key = hashlib.sha256(json.dumps([os.path.abspath(path), digest, version]).encode()).hexdigest()
     cached = cache_dir() / ".tokenizers" / f"{key}.json"
     fields = ("name", "class", "vocab_size", "eos_id", "bos_id", "pad_id")
-    try:
-        about = json.loads(cached.read_text("utf-8")[:4096])
+    try:  # a cached file that is too large, not a regular file or not these fields: described again
+        about = json.loads(read_bounded(cached, 4096))
         if isinstance(about, dict) and set(about) == set(fields):
             return about
-    except (OSError, ValueError):
+    except (OSError, ValueError, ManifestError):
         pass
     tok = load_tokenizer(path)
     about = {"name": tok.name, "class": tok.kind, "vocab_size": tok.vocab_size, "eos_id": tok.eos_token_id,
