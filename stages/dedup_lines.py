@@ -19,13 +19,20 @@ left with fewer than `min_chars_left` normalised characters is dropped as
 
 from __future__ import annotations
 
-import unicodedata
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stages.dedup_subdoc import ODD_SPACE, CutBatch, distinct_pairs, string_hashes
+from stages.dedup_subdoc import (
+    CUT_COL,
+    ODD_SPACE,
+    casefolded,
+    distinct_pairs,
+    distinct_string_hashes,
+    member_pairs,
+    replace_columns,
+    string_hashes,
+)
 
 LINE_ITEM_SCHEMA = pa.schema([("h", pa.int64()), ("rank", pa.int64()), ("host", pa.int64())])
 PARAGRAPH_SALT = "\x00paragraph\x00"
@@ -44,8 +51,7 @@ class LineItems:
     def __init__(self, texts: list, skip: list[bool], min_line_chars: int, paragraphs: bool):
         # NFKC and case folding never join or split lines ("\\n" composes with nothing), so
         # they run once per document; the white-space runs of every line at once
-        docs = pa.array([unicodedata.normalize("NFKC", t).casefold() if t and not s else "" for t, s in zip(texts, skip)],
-                        pa.string())
+        docs = casefolded(texts, skip)
         lists = pc.split_pattern(docs, "\n")
         lines = pc.utf8_trim(pc.replace_substring_regex(pc.list_flatten(lists), ODD_SPACE, " "), " ")
         offsets = lists.offsets.to_numpy().astype(np.int64)
@@ -71,7 +77,7 @@ class LineItems:
         order = np.argsort(np.concatenate(owner), kind="stable")
         self.owner, self.start, self.end = (np.concatenate(x)[order] for x in (owner, start, end))
         self.strings = pa.concat_arrays(strings).take(order)
-        self.h = string_hashes(self.strings).view(np.int64)
+        self.h = distinct_string_hashes(self.strings).view(np.int64)
         self.bounds = np.searchsorted(self.owner, np.arange(len(texts) + 1))
 
     def of(self, j: int) -> slice:
@@ -98,27 +104,66 @@ def _emit_batches(batches, **kw):
 
 def cut_lines(batch: pa.RecordBatch, min_line_chars: int, paragraphs: bool, min_chars_left: int) -> pa.RecordBatch:
     """Remove from each document the lines (and paragraphs) whose hash is in its `_cut` list."""
-    b = CutBatch(batch, "lines_removed_boilerplate")
-    skip = [not c or r is not None for c, r in zip(b.cuts, b.reasons)]
-    items = LineItems(b.texts, skip, min_line_chars, paragraphs)
-    starts, ends, hashes = items.start.tolist(), items.end.tolist(), items.h.tolist()
-    chars, bounds = items.line_chars.tolist(), items.line_bounds.tolist()
-    for j, cut in enumerate(b.cuts):
-        if skip[j]:
-            continue
-        lines = (b.texts[j] or "").split("\n")
-        drop = [False] * len(lines)
-        wanted = set(cut)
-        mine = items.of(j)
-        for a, e, h in zip(starts[mine], ends[mine], hashes[mine]):
-            if h in wanted:
-                drop[a:e] = [True] * (e - a)
-        if any(drop):
-            kept = "\n".join(line for line, d in zip(lines, drop) if not d).strip("\n")
-            left = [n for n, d in zip(chars[bounds[j]:bounds[j + 1]], drop) if n and not d]
-            # normalise(kept): the kept lines' normalised forms joined by one space
-            b.settle(j, kept, sum(drop), "dedup.lines_too_short", min_chars_left, sum(left) + max(0, len(left) - 1))
-    return b.result()
+    cuts = batch.column(CUT_COL)
+    skip = (cuts.is_null().to_numpy(zero_copy_only=False)
+            | batch.column("drop_reason").is_valid().to_numpy(zero_copy_only=False))
+    items = LineItems(batch.column("text").to_pylist(), skip.tolist(), min_line_chars, paragraphs)
+    hit = member_pairs(items.owner, items.h, pc.list_parent_indices(cuts).to_numpy(),
+                       pc.list_flatten(cuts).to_numpy(zero_copy_only=False))
+    return remove_items(batch, items, hit, min_chars_left)
+
+
+def remove_items(batch: pa.RecordBatch, items: LineItems, hit: np.ndarray, min_chars_left: int) -> pa.RecordBatch:
+    """`batch` without the lines its `hit` items cover, over the whole batch at once: each
+    changed text is its remaining lines joined by "\\n" (blank ends stripped), kept unless
+    fewer than `min_chars_left` normalised characters are left, when the document is dropped
+    (`dedup.lines_too_short`) with its text as it came."""
+    n_docs, bounds = batch.num_rows, items.line_bounds
+    owner = items.owner[hit]
+    covered = np.zeros(int(bounds[-1]) + 1, np.int64)
+    np.add.at(covered, bounds[owner] + items.start[hit], 1)
+    np.add.at(covered, bounds[owner] + items.end[hit], -1)
+    drop = np.cumsum(covered[:-1]) > 0
+    line_doc = np.repeat(np.arange(n_docs), np.diff(bounds))
+    dropped = np.bincount(line_doc, weights=drop, minlength=n_docs).astype(np.int64)
+    changed = np.flatnonzero(dropped)
+    if not len(changed):
+        return batch.drop_columns([CUT_COL]) if CUT_COL in batch.schema.names else batch
+    left = ~drop & (items.line_chars > 0)  # normalise(kept): the kept lines' forms joined by one space
+    n_left = np.bincount(line_doc, weights=left, minlength=n_docs).astype(np.int64)
+    left_chars = np.bincount(line_doc, weights=np.where(left, items.line_chars, 0), minlength=n_docs).astype(np.int64)
+    short = (left_chars + np.maximum(0, n_left - 1)) < min_chars_left
+    go = changed[~short[changed]]
+    originals = pc.fill_null(batch.column("text"), "").take(pa.array(go, pa.int64()))
+    lines = pc.list_flatten(pc.split_pattern(originals, "\n"))
+    sizes = np.diff(bounds)[go]
+    ends = np.cumsum(sizes)
+    own_lines = np.repeat(bounds[go] - (ends - sizes), sizes) + np.arange(int(ends[-1]) if len(go) else 0)
+    if len(lines) != len(own_lines):  # NFKC and case folding never add or remove a "\\n"
+        raise AssertionError("line cut: the normalised text has other lines than the text")
+    keep = ~drop[own_lines]
+    per_doc = np.concatenate(([0], np.cumsum(np.bincount(np.repeat(np.arange(len(go)), sizes), weights=keep,
+                                                         minlength=len(go)).astype(np.int64))))
+    kept = pc.utf8_trim(pc.binary_join(pa.ListArray.from_arrays(pa.array(per_doc.astype(np.int32)),
+                                                                lines.filter(pa.array(keep))), "\n"), "\n")
+    removed = (pc.utf8_length(originals).to_numpy(zero_copy_only=False)
+               - pc.utf8_length(kept).to_numpy(zero_copy_only=False))
+    texts, reasons = batch.column("text").to_pylist(), batch.column("drop_reason").to_pylist()
+    counts = batch.column("lines_removed_boilerplate").to_pylist()
+    chars = batch.column("chars_removed").to_pylist()
+    for j in changed[short[changed]].tolist():
+        reasons[j] = "dedup.lines_too_short"
+    for j, text, r in zip(go.tolist(), kept.to_pylist(), removed.tolist()):
+        texts[j] = text
+        counts[j] = (counts[j] or 0) + int(dropped[j])
+        chars[j] = (chars[j] or 0) + int(r)
+    out = batch.drop_columns([CUT_COL]) if CUT_COL in batch.schema.names else batch
+    return replace_columns(out, {"text": texts, "drop_reason": reasons, "lines_removed_boilerplate": counts,
+                                 "chars_removed": chars})
+
+
+def _paragraph_label(s: str) -> str:
+    return s.replace(PARAGRAPH_SALT, "[paragraph] ")[:300]
 
 
 def line_texts(batches, wanted: frozenset, min_line_chars: int, paragraphs: bool):
@@ -130,7 +175,7 @@ def line_texts(batches, wanted: frozenset, min_line_chars: int, paragraphs: bool
         found: dict[int, str] = {}
         for s, h in zip(items.strings.to_pylist(), items.h.tolist()):
             if h in wanted and h not in found:
-                found[h] = s.replace(PARAGRAPH_SALT, "[paragraph] ")[:300]
+                found[h] = _paragraph_label(s)
         if found:
             yield pa.RecordBatch.from_arrays([pa.array(list(found), pa.int64()), pa.array(list(found.values()))],
                                              schema=schema)
@@ -183,3 +228,46 @@ def dedup_lines(df, settings, top: int = 20):
     stats = {"policy": settings.policy,
              "top_removed_lines": [{"line": texts.get(h, "?"), "docs": n} for h, n in counts.items()]}
     return out, stats
+
+
+def lines_on_driver(batch: pa.RecordBatch, settings, top: int = 20) -> tuple[pa.RecordBatch, dict]:
+    """`dedup_lines` in this process for a small run (stages/dedup_subdoc.py `on_driver`):
+    `batch` holds every row with `_rank` and `_host`; the same counts, cuts and stats as the
+    Spark path, each document's items made once for the count and the cut."""
+    from stages.dedup_subdoc import kept_rows, scatter
+
+    rows, sub = kept_rows(batch)
+    if not len(rows):
+        return batch, {"policy": settings.policy, "top_removed_lines": []}
+    skip = [k == "code" and not settings.include_code for k in sub.column("kind").to_pylist()]
+    items = LineItems(sub.column("text").to_pylist(), skip, settings.min_line_chars, settings.paragraphs)
+    ranks = sub.column("_rank").to_numpy(zero_copy_only=False)
+    h, own = distinct_pairs(items.h.view(np.uint64), items.owner)
+    h = h.view(np.int64)
+    hosts = string_hashes(pc.fill_null(sub.column("_host"), ""))[own]
+    # per hash, as the Spark aggregate: documents, distinct hosts, first rank
+    order = np.lexsort((hosts, h))
+    hs, ho = h[order], hosts[order]
+    new = np.concatenate(([True], hs[1:] != hs[:-1])) if len(hs) else np.zeros(0, bool)
+    group = np.cumsum(new) - 1
+    docs = np.bincount(group)
+    n_hosts = np.bincount(group, weights=new | np.concatenate(([True], ho[1:] != ho[:-1]))).astype(np.int64)
+    first = np.minimum.reduceat(ranks[own][order], np.flatnonzero(new)) if len(hs) else np.zeros(0, np.int64)
+    distinct = hs[new]
+    if settings.policy == "boilerplate":
+        hot = (docs >= settings.min_docs) & (n_hosts >= settings.min_hosts)
+        cut_count = docs
+    else:
+        hot = docs > 1
+        cut_count = docs - 1
+    at = np.searchsorted(distinct, items.h)  # every item (not only distinct pairs) of a hot hash
+    hit = hot[at] if len(distinct) else np.zeros(len(items.h), bool)
+    if settings.policy != "boilerplate":  # all but the first copy
+        hit &= ranks[items.owner] != first[at]
+    out = scatter(batch, rows, remove_items(sub, items, hit, settings.min_chars_left))
+
+    chosen = np.lexsort((distinct[hot], -cut_count[hot]))[:top]  # most cut first, then the hash
+    top_h, top_n = distinct[hot][chosen].tolist(), cut_count[hot][chosen].tolist()
+    labels = {x: _paragraph_label(items.strings[int(np.flatnonzero(items.h == x)[0])].as_py()) for x in top_h}
+    return out, {"policy": settings.policy,
+                 "top_removed_lines": [{"line": labels[x], "docs": int(c)} for x, c in zip(top_h, top_n)]}

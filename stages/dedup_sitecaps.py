@@ -12,6 +12,7 @@ the tokenizer runs after dedup. Rows without a URL (code) are not capped. Only
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import pyarrow as pa
@@ -81,3 +82,42 @@ def site_caps(df, settings):
     stats = {"by": settings.by, "sites_capped": capped.select("site").distinct().count(),
              "top_capped_sites": [{"site": r["site"], "docs": r["count"]} for r in stats_rows]}
     return out, stats
+
+
+_JAVA_SPACE = re.compile(r"[ \t\n\x0b\f\r]+")  # what Java calls \\s (ASCII white space)
+
+
+def spark_words(text: str | None) -> int | None:
+    """`size(split(trim(text), '\\s+'))` as Spark computes it: `trim` removes plain spaces only,
+    Java's `\\s` is ASCII white space, and the pieces at either end count even when empty."""
+    return None if text is None else len(_JAVA_SPACE.split(text.strip(" ")))
+
+
+def site_caps_on_driver(batch: pa.RecordBatch, settings) -> tuple[pa.RecordBatch, dict]:
+    """`site_caps` in this process for a small run (stages/dedup_subdoc.py `on_driver`)."""
+    from collections import Counter
+
+    reasons = batch.column("drop_reason").to_pylist()
+    urls, hosts = batch.column("url").to_pylist(), batch.column("_host").to_pylist()
+    texts, ranks = batch.column("text").to_pylist(), batch.column("_rank").to_pylist()
+    placed: dict[str, list[int]] = {}
+    for j in sorted(range(batch.num_rows), key=ranks.__getitem__):
+        if reasons[j] is None and urls[j] is not None:
+            site = registered_domain(hosts[j]) if settings.by == "domain" else hosts[j]
+            if site is not None:
+                placed.setdefault(site, []).append(j)
+    capped: Counter = Counter()
+    for site, members in placed.items():
+        n = tokens = 0
+        for j in members:
+            n += 1
+            tokens += spark_words(texts[j]) or 0
+            if (settings.max_docs is not None and n > settings.max_docs) or \
+                    (settings.max_tokens is not None and tokens > settings.max_tokens):
+                reasons[j] = "dedup.site_cap"
+                capped[site] += 1
+    top = sorted(capped.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
+    from stages.dedup_subdoc import replace_columns
+
+    return replace_columns(batch, {"drop_reason": reasons}), {
+        "by": settings.by, "sites_capped": len(capped), "top_capped_sites": [{"site": s, "docs": c} for s, c in top]}

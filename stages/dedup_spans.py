@@ -17,44 +17,71 @@ with fewer than `min_chars_left` normalised characters is dropped as `dedup.span
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stages.dedup_subdoc import ODD_SPACE, CutBatch, distinct_pairs, string_hashes
+from stages.dedup_subdoc import (
+    CUT_COL,
+    ODD_SPACE,
+    WHITE_SPACE,
+    CutBatch,
+    distinct_pairs,
+    distinct_string_hashes,
+    member_pairs,
+)
 from stages.minhash import fmix64
 
-WORD = re.compile(r"\S+")
 _K = np.uint64(0x9E3779B97F4A7C15)
+_K_INV = np.uint64(pow(0x9E3779B97F4A7C15, -1, 1 << 64))
 
 
-def window_hashes(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(hashes uint64, owner document, start word) of every n-word window of every text."""
+def word_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(hash of every word, uint64; the number of words of each text): words are the
+    lower-cased runs of non-white-space characters, as `str.split()` finds them."""
     lists = pc.split_pattern(pc.replace_substring_regex(pc.utf8_lower(pa.array([t or "" for t in texts], pa.string())),
                                                         ODD_SPACE, " "), " ")
     flat = pc.list_flatten(lists)
     filled = pc.greater(pc.binary_length(flat), 0)  # white space at either end leaves an empty piece
-    words = flat.filter(filled)
     lengths = np.bincount(pc.list_parent_indices(lists).filter(filled).to_numpy(zero_copy_only=False),
                           minlength=len(texts)).astype(np.int64)
+    return distinct_string_hashes(flat.filter(filled)), lengths
+
+
+def windows(th: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(hashes uint64, owner text, start word) of every n-word window, from `word_hashes`."""
     total = int(lengths.sum())
     if total < n:
         return np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64)
-    th = string_hashes(words)
     ends = np.cumsum(lengths)
-    doc_of = np.repeat(np.arange(len(texts)), lengths)
-    with np.errstate(over="ignore"):
-        acc = th[: total - n + 1].copy()
-        for j in range(1, n):
-            acc *= _K
-            acc += th[j: total - n + 1 + j]
-        acc = fmix64(acc)
+    acc = fmix64(rolling_sums(th, n))
     starts = np.arange(total - n + 1)
-    owner = doc_of[: total - n + 1]
+    owner = np.repeat(np.arange(len(lengths)), lengths)[: total - n + 1]
     inside = starts + n <= ends[owner]
     return acc[inside], owner[inside], (starts - (ends - lengths)[owner])[inside]
+
+
+def window_hashes(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(hashes uint64, owner document, start word) of every n-word window of every text."""
+    return windows(*word_hashes(texts), n)
+
+
+def rolling_sums(th: np.ndarray, n: int) -> np.ndarray:
+    """sum_j th[i + j] * K^(n-1-j) mod 2^64 for every window i of n values (the polynomial a
+    loop of n multiply-adds gives), from prefix sums in O(len) steps whatever n: with K odd,
+    the window is K^(i+n-1) * (S[i+n] - S[i]), S the prefix sums of th[t] * K^-t."""
+    total = len(th)
+    m = total - n + 1
+    with np.errstate(over="ignore"):
+        power = np.full(total, _K, np.uint64)
+        power[0] = 1
+        np.multiply.accumulate(power, out=power)  # K^t, wrapping mod 2^64
+        inverse = np.full(total, _K_INV, np.uint64)
+        inverse[0] = 1
+        np.multiply.accumulate(inverse, out=inverse)  # K^-t
+        prefix = np.zeros(total + 1, np.uint64)
+        np.cumsum(th * inverse, out=prefix[1:])
+        return power[n - 1:] * (prefix[n: n + m] - prefix[:m])
 
 
 def fingerprints(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -62,15 +89,33 @@ def fingerprints(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
     windows, k = ceil(n/2), w = n - k + 1. Two documents sharing n consecutive words share w
     consecutive k-word windows, so the same smallest hash: a document without a fingerprint
     in another document shares no n-word span with it. About 2/(w+1) of the windows."""
+    return fingerprints_of(*word_hashes(texts), n)
+
+
+def fingerprints_of(th: np.ndarray, lengths: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """`fingerprints` from `word_hashes`."""
     k = (n + 1) // 2
     w = n - k + 1
-    h, owner, start = window_hashes(texts, k)
+    h, owner, _ = windows(th, lengths, k)
     if len(h) < w:
         return np.zeros(0, np.uint64), np.zeros(0, np.int64)
-    mins = np.lib.stride_tricks.sliding_window_view(h, w).min(axis=1)
+    mins = sliding_min(h, w)
     # a run of w windows inside one document: its first and last window have the same owner
     inside = owner[: len(h) - w + 1] == owner[w - 1:]
     return mins[inside], owner[: len(h) - w + 1][inside]
+
+
+def sliding_min(x: np.ndarray, w: int) -> np.ndarray:
+    """The minimum of every w consecutive values (van Herk / Gil-Werman: a running minimum
+    forward and one backward within blocks of w, so a few passes whatever w)."""
+    m = len(x) - w + 1
+    blocks = -(-len(x) // w)
+    padded = np.full(blocks * w, np.iinfo(x.dtype).max, x.dtype)
+    padded[: len(x)] = x
+    grid = padded.reshape(blocks, w)
+    forward = np.minimum.accumulate(grid, axis=1).ravel()
+    backward = np.minimum.accumulate(grid[:, ::-1], axis=1)[:, ::-1].ravel()
+    return np.minimum(backward[:m], forward[w - 1: w - 1 + m])
 
 
 def _texts(batch: pa.RecordBatch, include_code: bool) -> list[str]:
@@ -91,39 +136,59 @@ def emit_windows(batch: pa.RecordBatch, n: int, include_code: bool):
 
 def cut_spans(batch: pa.RecordBatch, n: int, min_chars_left: int) -> pa.RecordBatch:
     """Remove from each document the words covered by the windows in its `_cut` list."""
+    cuts = batch.column(CUT_COL)
+    todo = np.flatnonzero(cuts.is_valid().to_numpy(zero_copy_only=False)
+                          & batch.column("drop_reason").is_null().to_numpy(zero_copy_only=False))
+    texts = batch.column("text").to_pylist()
+    h, owner, start = window_hashes([texts[j] for j in todo], n)  # the whole batch at once
+    parent = pc.list_parent_indices(cuts).to_numpy()
+    mine = np.isin(parent, todo)  # not the lists of documents dropped already
+    hit = member_pairs(owner, h.view(np.int64), np.searchsorted(todo, parent[mine]),
+                       pc.list_flatten(cuts).to_numpy(zero_copy_only=False)[mine])
+    return cut_words(batch, todo, owner[hit], start[hit], n, min_chars_left)
+
+
+_SPACE = np.zeros(0x3002, bool)
+_SPACE[WHITE_SPACE] = True  # what str.isspace() and re's \\s know; none above U+3000
+
+
+def word_spans(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """(start, end) code point offsets of the words of `text`, as `re.finditer(r"\\S+")` gives
+    them, from a white-space mask of the whole text at once."""
+    points = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+    word = ~_SPACE[np.minimum(points, 0x3001)]
+    edges = np.diff(np.concatenate(([False], word, [False])).astype(np.int8))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+def cut_words(batch: pa.RecordBatch, todo: np.ndarray, owner: np.ndarray, start: np.ndarray, n: int,
+              min_chars_left: int) -> pa.RecordBatch:
+    """`batch` with the words of the hit windows (`start` word of document `todo[owner]`, `n`
+    words each) removed; each maximal run of removed words is one span."""
     b = CutBatch(batch, "spans_removed")
-    todo = [j for j, cut in enumerate(b.cuts) if cut and b.reasons[j] is None]
-    h, owner, start = window_hashes([b.texts[j] for j in todo], n)  # the whole batch at once
+    order = np.argsort(owner, kind="stable")
+    owner, start = owner[order], start[order]
     bounds = np.searchsorted(owner, np.arange(len(todo) + 1))
-    for t, j in enumerate(todo):
+    for t in np.flatnonzero(np.diff(bounds)).tolist():
+        j = int(todo[t])
         text = b.texts[j]
-        mine = slice(int(bounds[t]), int(bounds[t + 1]))
-        hit = start[mine][np.isin(h[mine].view(np.int64), np.array(b.cuts[j], np.int64))]
-        if not len(hit):
-            continue
-        matches = list(WORD.finditer(text))
-        covered = np.zeros(len(matches) + 1, np.int64)
+        hit = start[bounds[t]: bounds[t + 1]]
+        first, last = word_spans(text)
+        covered = np.zeros(len(first) + 1, np.int64)
         np.add.at(covered, hit, 1)
         np.add.at(covered, hit + n, -1)
-        gone = np.cumsum(covered[:-1]) > 0
-        pieces, pos, runs, i = [], 0, 0, 0
-        while i < len(matches):
-            if not gone[i]:
-                i += 1
-                continue
-            k = i
-            while k < len(matches) and gone[k]:
-                k += 1
-            before = text[pos: matches[i].start()]
-            end = matches[k].start() if k < len(matches) else len(text)
+        edges = np.diff(np.concatenate(([0], np.cumsum(covered[:-1]) > 0, [0])).astype(np.int8))
+        runs = np.flatnonzero(edges == 1).tolist()  # each maximal run of cut words: [i, k)
+        pieces, pos = [], 0
+        for i, k in zip(runs, np.flatnonzero(edges == -1).tolist()):
+            before = text[pos: int(first[i])]
+            end = int(first[k]) if k < len(first) else len(text)
             # a cut that ran over a line break keeps one, so the next line stays a line
-            pieces.append(before + "\n" if "\n" in text[matches[k - 1].end(): end] and not before.endswith("\n")
+            pieces.append(before + "\n" if "\n" in text[int(last[k - 1]): end] and not before.endswith("\n")
                           else before)
             pos = end
-            runs += 1
-            i = k
         pieces.append(text[pos:])
-        b.settle(j, "".join(pieces).strip(), runs, "dedup.spans_too_short", min_chars_left)
+        b.settle(j, "".join(pieces).strip(), len(runs), "dedup.spans_too_short", min_chars_left)
     return b.result()
 
 
@@ -152,3 +217,34 @@ def dedup_spans(df, settings):
     cut = cut_documents(held, cuts, partial(cut_spans, n=n, min_chars_left=settings.min_chars_left),
                         arrow_schema_of(df))
     return df.join(candidates, "_rank", "left_anti").unionByName(cut), {"min_span_tokens": n}
+
+
+def spans_on_driver(batch: pa.RecordBatch, settings) -> tuple[pa.RecordBatch, dict]:
+    """`dedup_spans` in this process for a small run (stages/dedup_subdoc.py `on_driver`): the
+    same candidates, first holders and cuts as the Spark path."""
+    from stages.dedup_subdoc import kept_rows, scatter
+
+    n = settings.min_span_tokens
+    rows, sub = kept_rows(batch)
+    th, lengths = word_hashes(_texts(sub, settings.include_code))  # once, for both window sizes
+    h, owner = distinct_pairs(*fingerprints_of(th, lengths, n))
+    order = np.argsort(h, kind="stable")
+    group = np.cumsum(np.concatenate(([True], h[order][1:] != h[order][:-1]))) - 1 if len(h) else order
+    # candidates: documents holding a fingerprint another document holds too
+    candidates = np.unique(owner[order][np.bincount(group)[group] > 1]) if len(h) else np.zeros(0, np.int64)
+    if not len(candidates):
+        return batch, {"min_span_tokens": n}
+    held = sub.take(pa.array(candidates))
+    ranks = held.column("_rank").to_numpy(zero_copy_only=False)
+    sizes, ends = lengths[candidates], np.cumsum(lengths)
+    own_words = np.repeat(ends[candidates] - sizes - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+    h, owner, start = windows(th[own_words], sizes, n)
+    if not len(h):
+        return batch, {"min_span_tokens": n}
+    order = np.lexsort((ranks[owner], h))  # each window's first holder: the smallest rank
+    new = np.concatenate(([True], h[order][1:] != h[order][:-1]))
+    first = np.empty(len(h), np.int64)
+    first[order] = ranks[owner][order][np.flatnonzero(new)[np.cumsum(new) - 1]]
+    hit = ranks[owner] != first  # every holder of a window but its first
+    done = cut_words(held, np.arange(len(candidates)), owner[hit], start[hit], n, settings.min_chars_left)
+    return scatter(batch, rows[candidates], done), {"min_span_tokens": n}

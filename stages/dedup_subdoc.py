@@ -14,19 +14,25 @@ document: 16 bytes whatever the text, and no step holds more than one Arrow batc
 Python. Spark groups them by hash (one shuffle) into counts and the first rank; the cut rows then
 meet their documents in groups of consecutive ranks (`cut_documents`), where a Python
 worker turns them into each document's cut list.
+
+Small runs (at most `dedup.subdoc_local_max_docs` rows and `LOCAL_MAX_TEXT_BYTES` of text,
+what one partition of a large run holds) come to the driver as one Arrow table and go
+through the same functions in one process (`on_driver`): the same rows and stats, without
+the two dozen small Spark jobs that cost such a run more than its work.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from curator.schema import conform, with_columns
 from stages.minhash import M64, fmix64
 
-_WHITE = [c for c in range(0x3001) if chr(c).isspace()]  # none above U+3000
-ODD_SPACE = "[{}]{{2,}}|[{}]".format("".join(f"\\x{{{c:x}}}" for c in _WHITE),
-                                  "".join(f"\\x{{{c:x}}}" for c in _WHITE if c != 0x20))
+WHITE_SPACE = [c for c in range(0x3001) if chr(c).isspace()]  # none above U+3000
+ODD_SPACE = "[{}]{{2,}}|[{}]".format("".join(f"\\x{{{c:x}}}" for c in WHITE_SPACE),
+                                  "".join(f"\\x{{{c:x}}}" for c in WHITE_SPACE if c != 0x20))
 """White space as `str.split()` (and `re`'s `\\s`) knows it, in Arrow's regex syntax, where it is
 not a single plain space: replaced by one space, then split or trimmed at plain spaces, text
 splits as `str.split()` splits it (matching only these, not every space, is 7x faster)."""
@@ -63,6 +69,22 @@ def string_hashes(arr: pa.Array) -> np.ndarray:
                       - np.uint64(1))
         mixed = fmix64(w ^ (position.astype(np.uint64) * _K + _K))
         return fmix64(np.add.reduceat(mixed, first) + length.astype(np.uint64) * _K2)
+
+
+def distinct_string_hashes(arr: pa.Array) -> np.ndarray:
+    """`string_hashes(arr)` for an array with many repeats (words, lines): each distinct
+    string is hashed once (Arrow's dictionary encoding finds them), 3-4x faster on words."""
+    enc = pc.dictionary_encode(arr)
+    return string_hashes(enc.dictionary)[enc.indices.to_numpy(zero_copy_only=False)]
+
+
+def casefolded(texts: list, skip: list[bool]) -> pa.Array:
+    """NFKC, then case-folded (as `normalise` does), "" for skipped or empty texts; a text
+    already in NFKC (the quick check) is not normalised again."""
+    from unicodedata import is_normalized, normalize
+
+    return pa.array([("" if s or not t else (t if is_normalized("NFKC", t) else normalize("NFKC", t)).casefold())
+                     for t, s in zip(texts, skip)], pa.string())
 
 
 def ranked(df, survivor_score: str | None):
@@ -107,6 +129,24 @@ def _emit_rows(batches, emit):
         if len(h):
             yield pa.RecordBatch.from_arrays([pa.array(np.asarray(h).view(np.int64)), pa.array(np.asarray(r, np.int64))],
                                              schema=ITEM_SCHEMA)
+
+
+def member_pairs(owner: np.ndarray, h: np.ndarray, cut_owner: np.ndarray, cut_h: np.ndarray) -> np.ndarray:
+    """Which (owner, h) pairs are among the (cut_owner, cut_h) pairs, for whole arrays at once
+    (one sort of both, cuts first within equal pairs)."""
+    if not len(cut_h) or not len(h):
+        return np.zeros(len(h), bool)
+    o = np.concatenate([np.asarray(cut_owner, np.int64), np.asarray(owner, np.int64)])
+    v = np.concatenate([np.asarray(cut_h).view(np.int64), np.asarray(h).view(np.int64)])
+    is_cut = np.concatenate([np.ones(len(cut_h), bool), np.zeros(len(h), bool)])
+    order = np.lexsort((~is_cut, v, o))
+    so, sv, sc = o[order], v[order], is_cut[order]
+    group = np.cumsum(np.concatenate(([True], (so[1:] != so[:-1]) | (sv[1:] != sv[:-1])))) - 1
+    has_cut = np.zeros(int(group[-1]) + 1, bool)
+    has_cut[group[sc]] = True
+    out = np.empty(len(h), bool)
+    out[order[~sc] - len(cut_h)] = has_cut[group[~sc]]
+    return out
 
 
 def distinct_pairs(h: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -187,7 +227,6 @@ class CutBatch:
 
     def __init__(self, batch: pa.RecordBatch, counter: str):
         self.batch, self.counter = batch, counter
-        self.cuts = batch.column(CUT_COL).to_pylist()
         self.texts = batch.column("text").to_pylist()
         self.reasons = batch.column("drop_reason").to_pylist()
         self.counts = batch.column(counter).to_pylist()
@@ -228,11 +267,19 @@ def counter_totals(df) -> dict[str, int]:
     return {k: int(row[k] or 0) for k in (*COUNTERS, "docs_modified")}
 
 
-def subdoc_dedup(df, settings) -> tuple[object, dict]:
+LOCAL_MAX_TEXT_BYTES = 128 << 20
+"""The driver path's bound on text bytes, whatever `dedup.subdoc_local_max_docs` says: what
+one input partition of a large run holds (Spark's `maxPartitionBytes`)."""
+
+
+def subdoc_dedup(df, settings, rows: int | None = None) -> tuple[object, dict]:
     """The enabled stages in order (lines, spans, site caps) on `df` (all rows of the dedup
-    phase, earlier drops passed through); `settings` is the manifest's `dedup` section."""
+    phase, earlier drops passed through); `settings` is the manifest's `dedup` section;
+    `rows`: `df`'s row count where the caller knows it (a larger run skips the size check)."""
     stats: dict = {}
     columns = list(df.columns) + [c for c in COUNTERS if c not in df.columns]
+    if _fits_driver(df, settings, rows):
+        return on_driver(df, settings, columns)
     df = ranked(df, settings.survivor_score)
     if settings.lines is not None:
         from stages.dedup_lines import dedup_lines
@@ -248,4 +295,109 @@ def subdoc_dedup(df, settings) -> tuple[object, dict]:
         from stages.dedup_sitecaps import site_caps
 
         df, stats["site_caps"] = site_caps(df, settings.site_caps)
-    return df.select(*columns), stats
+    return df.select(*columns), {**stats, "on": "spark"}
+
+
+def _fits_driver(df, settings, rows: int | None) -> bool:
+    """At most `subdoc_local_max_docs` rows and `LOCAL_MAX_TEXT_BYTES` of text (one small job)."""
+    from pyspark.sql import functions as F
+
+    limit = settings.subdoc_local_max_docs
+    if not limit or (rows is not None and rows > limit):
+        return False
+    got = df.agg(F.count(F.lit(1)).alias("n"), F.sum(F.octet_length("text")).alias("b")).first()
+    return got["n"] <= limit and (got["b"] or 0) <= LOCAL_MAX_TEXT_BYTES
+
+
+def survivor_order(scores: pa.Array, ids: pa.Array) -> np.ndarray:
+    """Row indices in `ranked`'s order, as Spark sorts: the highest score first (NaN above
+    every number, -0.0 equal to 0.0, nulls last), then the smallest id (UTF-8 bytes, which
+    is code point order)."""
+    by_id = np.empty(len(ids), np.int64)
+    by_id[pc.sort_indices(ids).to_numpy()] = np.arange(len(ids))
+    values = pc.fill_null(scores, 0.0).to_numpy(zero_copy_only=False).astype(np.float64)
+    kind = np.where(scores.is_null().to_numpy(zero_copy_only=False), 2, np.where(np.isnan(values), 0, 1))
+    return np.lexsort((by_id, np.where(kind == 1, -values, 0.0), kind))
+
+
+def on_driver(df, settings, columns: list[str]) -> tuple[object, dict]:
+    """The enabled stages in this process, for a run small enough (`_fits_driver`): the same
+    rows and stats as the Spark path, without its two dozen small jobs (most of its time at
+    that size). The rows come over as one Arrow table and go back as one."""
+    from pyspark.sql import functions as F
+
+    score = settings.survivor_score
+    score_col = F.col(score).cast("double") if score and score in df.columns else F.lit(None).cast("double")
+    present = [c for c in columns if c in df.columns]
+    table = df.select(*present, score_col.alias("_score"), host_column().alias("_host")).toArrow()
+    schema = _schema_of(df, columns)
+    if not table.num_rows:
+        return df.sparkSession.createDataFrame([], schema), _empty_stats(settings)
+    batch = table.combine_chunks().to_batches()[0]
+    ranks = np.empty(batch.num_rows, np.int64)
+    ranks[survivor_order(batch.column("_score"), batch.column("id"))] = np.arange(batch.num_rows)
+    extra = {"_rank": pa.array(ranks)}
+    extra.update({c: pa.array(np.zeros(batch.num_rows, np.int64)) for c in COUNTERS if c not in present})
+    for name, values in extra.items():
+        batch = batch.append_column(name, values)
+    stats: dict = {}
+    if settings.lines is not None:
+        from stages.dedup_lines import lines_on_driver
+
+        batch, stats["lines"] = lines_on_driver(batch, settings.lines)
+    if settings.spans is not None:
+        from stages.dedup_spans import spans_on_driver
+
+        batch, stats["spans"] = spans_on_driver(batch, settings.spans)
+    if settings.site_caps is not None:
+        from stages.dedup_sitecaps import site_caps_on_driver
+
+        batch, stats["site_caps"] = site_caps_on_driver(batch, settings.site_caps)
+    out = pa.Table.from_batches([batch]).select(columns)
+    return df.sparkSession.createDataFrame(out, schema), {**stats, "on": "driver"}
+
+
+def _schema_of(df, columns: list[str]):
+    """`df`'s Spark schema for `columns`, the counters (long, never null, as `ranked` adds them)
+    where `df` lacks them."""
+    from pyspark.sql.types import LongType, StructField, StructType
+
+    have = {f.name: f for f in df.schema.fields}
+    return StructType([have.get(c) or StructField(c, LongType(), False) for c in columns])
+
+
+def _empty_stats(settings) -> dict:
+    stats: dict = {}
+    if settings.lines is not None:
+        stats["lines"] = {"policy": settings.lines.policy, "top_removed_lines": []}
+    if settings.spans is not None:
+        stats["spans"] = {"min_span_tokens": settings.spans.min_span_tokens}
+    if settings.site_caps is not None:
+        stats["site_caps"] = {"by": settings.site_caps.by, "sites_capped": 0, "top_capped_sites": []}
+    return {**stats, "on": "driver"}
+
+
+def kept_rows(batch: pa.RecordBatch) -> tuple[np.ndarray, pa.RecordBatch]:
+    """(indices, rows) of the rows not dropped yet."""
+    rows = np.flatnonzero(batch.column("drop_reason").is_null().to_numpy(zero_copy_only=False))
+    return rows, batch.take(pa.array(rows, pa.int64()))
+
+
+def scatter(batch: pa.RecordBatch, rows: np.ndarray, sub: pa.RecordBatch) -> pa.RecordBatch:
+    """`batch` with the rows at `rows` replaced by `sub`'s text, drop reason and counters."""
+    names = [c for c in ("text", "drop_reason", *COUNTERS) if c in sub.schema.names]
+    values = {c: batch.column(c).to_pylist() for c in names}
+    for c in names:
+        full = values[c]
+        for j, v in zip(rows.tolist(), sub.column(c).to_pylist()):
+            full[j] = v
+    return replace_columns(batch, values)
+
+
+def cut_lists(n_docs: int, owner: np.ndarray, h: np.ndarray) -> pa.ListArray:
+    """`_cut` for documents 0..n_docs-1 from (owner, hash) rows: null where nothing is cut."""
+    order = np.argsort(owner, kind="stable")
+    counts = np.bincount(owner, minlength=n_docs) if len(owner) else np.zeros(n_docs, np.int64)
+    offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(np.asarray(h, np.int64)[order], pa.int64()),
+                                    mask=pa.array(counts == 0))

@@ -28,12 +28,21 @@ def _row(id_, text, host="h0.example.com", score=None, kind="warc", reason=None)
             reason, score)
 
 
-def _run(spark, rows, partitions: int = 2, **dedup):
+def _run(spark, rows, partitions: int = 2, columns: str = COLUMNS, **dedup):
+    """Both paths, Spark's and the driver's (small runs), which must agree row for row and
+    in their stats: (rows by id, stats)."""
     from stages.dedup_subdoc import subdoc_dedup
 
-    df = spark.createDataFrame(rows, COLUMNS).repartition(partitions)
-    out, stats = subdoc_dedup(df, DedupSettings(**dedup))
-    return {r["id"]: r.asDict() for r in out.collect()}, stats
+    df = spark.createDataFrame(rows, columns).repartition(partitions)
+    got = []
+    for limit, where in ((0, "spark"), (50_000, "driver")):
+        out, stats = subdoc_dedup(df, DedupSettings(**dedup, subdoc_local_max_docs=limit))
+        assert stats.pop("on") == where
+        got.append(({r["id"]: r.asDict() for r in out.collect()}, stats, out.schema))
+    (a, stats, schema), (b, stats_b, schema_b) = got
+    assert repr(sorted(a.items())) == repr(sorted(b.items()))  # repr: NaN scores compare equal
+    assert stats == stats_b and schema == schema_b
+    return a, stats
 
 
 BANNER = "We use cookies to improve your experience on our site."
@@ -142,6 +151,57 @@ def test_same_result_for_any_partition_count(spark, line_docs):
     b, _ = _run(spark, rows, partitions=7, **settings)
     assert a == b
     assert sum(r["spans_removed"] for r in a.values()) == 2
+
+
+def test_the_driver_path_orders_and_counts_as_spark_does(spark):
+    """Small runs go through the driver's process: the survivor order with NaN, -0.0, ties and
+    nulls, the words a site cap counts (tabs, blank ends, white space Java does not know), the
+    too-short drops of both cuts and counters the rows already had all come out as Spark's."""
+    banner = "Accept all cookies to continue reading this page please"
+    passage = " ".join(_words(70))
+    scores = [float("nan"), -0.0, 0.0, None, 2.5, 2.5, float("inf"), -1.0]
+    rows = []
+    for i in range(40):
+        body = "\n".join(_sentence() for _ in range(3))
+        text = f"{banner}\n{body}\n\n{_sentence()} {passage} {_sentence()}" if i % 3 == 0 else f"\t {banner}\n{body}\u2003end \x0b"
+        if i % 13 == 0:
+            text = f"{banner}\nshort"
+        rows.append((*_row(f"t{i:02d}", text, host=f"h{i % 7}.site{i % 2}.co.uk", score=scores[i % len(scores)],
+                           kind="code" if i == 5 else "warc", reason="c4.lines" if i == 7 else None), i % 4))
+    rows.append((*_row("nourl", passage + " " + _sentence(), kind="warc"), None))
+    rows[-1] = (*rows[-1][:4], None, *rows[-1][5:])
+    columns = COLUMNS + ", spans_removed long"
+    for policy in ("boilerplate", "first"):
+        out, stats = _run(spark, rows, partitions=3, columns=columns,
+                          lines={"policy": policy, "min_docs": 3, "min_hosts": 2, "min_chars_left": 40},
+                          spans={"min_span_tokens": 30, "min_chars_left": 60},
+                          site_caps={"max_docs": 4, "max_tokens": 120})
+        assert {r["drop_reason"] for r in out.values()} >= {"dedup.lines_too_short", "dedup.site_cap", None}
+        assert sum(r["spans_removed"] or 0 for r in out.values()) > sum(r[-1] for r in rows if r[-1])
+        assert stats["lines"]["top_removed_lines"][0]["line"] == banner.lower()
+    by_host, _ = _run(spark, rows, columns=columns, site_caps={"by": "host", "max_tokens": 60})
+    assert any(r["drop_reason"] == "dedup.site_cap" for r in by_host.values())
+    # Spark's words: "a\u2003b\u2003c" is one (Java's \\s is ASCII), "\\td e" three (an empty first piece)
+    words = [_row("wa", "a\u2003b\u2003c", host="w.example.com", score=2.0), _row("wb", "d e", host="w.example.com"),
+             _row("wc", "\td e", host="v.example.com", score=2.0), _row("wd", "f", host="v.example.com")]
+    capped, _ = _run(spark, words, site_caps={"by": "host", "max_tokens": 3})
+    assert [k for k, r in sorted(capped.items()) if r["drop_reason"]] == ["wd"]
+    empty, stats = _run(spark, [], lines={}, spans={}, site_caps={"max_docs": 1})
+    assert empty == {} and stats["site_caps"]["sites_capped"] == 0
+
+
+def test_large_runs_stay_on_spark(spark, monkeypatch):
+    """More documents than `subdoc_local_max_docs`, or more text than one partition's worth,
+    go the Spark way."""
+    import stages.dedup_subdoc as subdoc
+
+    df = spark.createDataFrame([_row(f"d{i}", _sentence()) for i in range(5)], COLUMNS)
+    settings = DedupSettings(lines={}, subdoc_local_max_docs=4)
+    assert subdoc.subdoc_dedup(df, settings)[1]["on"] == "spark"
+    assert subdoc.subdoc_dedup(df, settings.model_copy(update={"subdoc_local_max_docs": 5}))[1]["on"] == "driver"
+    assert subdoc.subdoc_dedup(df, settings.model_copy(update={"subdoc_local_max_docs": 5}), rows=6)[1]["on"] == "spark"
+    monkeypatch.setattr(subdoc, "LOCAL_MAX_TEXT_BYTES", 100)
+    assert subdoc.subdoc_dedup(df, settings.model_copy(update={"subdoc_local_max_docs": 5}))[1]["on"] == "spark"
 
 
 def test_in_the_pipeline_counted_shown_and_resumed(spark, demo_run, tmp_path):
@@ -258,3 +318,28 @@ def test_span_words_are_the_lower_cased_white_space_runs():
     same = {}
     assert all(same.setdefault(p, x) == x for p, x in zip(pairs, h.tolist()))
     assert len(np.unique(h)) == len(same)
+    from stages.dedup_spans import word_spans
+
+    for t in texts:  # where the span cut finds each word in the original text
+        first, last = word_spans(t)
+        assert list(zip(first.tolist(), last.tolist())) == [m.span() for m in re.finditer(r"\S+", t)]
+
+
+def test_rolling_window_sums_and_minima_equal_the_plain_loops():
+    """The prefix-sum form of the window polynomial gives the loop's values mod 2^64 for any
+    window length (the span stage's hashes must not depend on how they are computed)."""
+    import numpy as np
+
+    from stages.dedup_spans import _K, rolling_sums
+
+    th = np.random.default_rng(3).integers(0, 2**64, 500, dtype=np.uint64)
+    for n in (1, 2, 5, 50, 500):
+        with np.errstate(over="ignore"):
+            acc = th[: len(th) - n + 1].copy()
+            for j in range(1, n):
+                acc = acc * _K + th[j: len(th) - n + 1 + j]
+        assert (rolling_sums(th, n) == acc).all(), n
+    from stages.dedup_spans import sliding_min
+
+    for w in (1, 2, 26, 499, 500):  # the winnowing minimum, blocks of w or not
+        assert (sliding_min(th, w) == np.lib.stride_tricks.sliding_window_view(th, w).min(axis=1)).all(), w
