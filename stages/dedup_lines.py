@@ -30,7 +30,7 @@ from stages.dedup_subdoc import (
     distinct_pairs,
     distinct_string_hashes,
     member_pairs,
-    replace_columns,
+    placed,
     string_hashes,
 )
 
@@ -148,18 +148,16 @@ def remove_items(batch: pa.RecordBatch, items: LineItems, hit: np.ndarray, min_c
                                                                 lines.filter(pa.array(keep))), "\n"), "\n")
     removed = (pc.utf8_length(originals).to_numpy(zero_copy_only=False)
                - pc.utf8_length(kept).to_numpy(zero_copy_only=False))
-    texts, reasons = batch.column("text").to_pylist(), batch.column("drop_reason").to_pylist()
-    counts = batch.column("lines_removed_boilerplate").to_pylist()
-    chars = batch.column("chars_removed").to_pylist()
-    for j in changed[short[changed]].tolist():
-        reasons[j] = "dedup.lines_too_short"
-    for j, text, r in zip(go.tolist(), kept.to_pylist(), removed.tolist()):
-        texts[j] = text
-        counts[j] = (counts[j] or 0) + int(dropped[j])
-        chars[j] = (chars[j] or 0) + int(r)
-    out = batch.drop_columns([CUT_COL]) if CUT_COL in batch.schema.names else batch
-    return replace_columns(out, {"text": texts, "drop_reason": reasons, "lines_removed_boilerplate": counts,
-                                 "chars_removed": chars})
+    short_rows = changed[short[changed]]
+    counts, chars = (pc.fill_null(batch.column(c), 0).to_numpy(zero_copy_only=False)
+                     for c in ("lines_removed_boilerplate", "chars_removed"))
+    new = {"text": (go, kept), "drop_reason": (short_rows, pa.array(["dedup.lines_too_short"] * len(short_rows))),
+           "lines_removed_boilerplate": (go, pa.array(counts[go] + dropped[go])),
+           "chars_removed": (go, pa.array(chars[go] + removed))}
+    return pa.RecordBatch.from_arrays(
+        [placed(batch.column(i), *new[name]) if name in new else batch.column(i)
+         for i, name in enumerate(batch.schema.names) if name != CUT_COL],
+        names=[name for name in batch.schema.names if name != CUT_COL])
 
 
 def _paragraph_label(s: str) -> str:

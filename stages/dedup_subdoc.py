@@ -377,27 +377,26 @@ def _empty_stats(settings) -> dict:
     return {**stats, "on": "driver"}
 
 
+_WORKING = ("_rank", "text", "kind", "_host", "drop_reason", *COUNTERS)
+"""The columns the driver path's stages read or change."""
+
+
 def kept_rows(batch: pa.RecordBatch) -> tuple[np.ndarray, pa.RecordBatch]:
-    """(indices, rows) of the rows not dropped yet."""
+    """(indices, working columns of those rows) of the rows not dropped yet."""
     rows = np.flatnonzero(batch.column("drop_reason").is_null().to_numpy(zero_copy_only=False))
-    return rows, batch.take(pa.array(rows, pa.int64()))
+    return rows, batch.select([c for c in _WORKING if c in batch.schema.names]).take(pa.array(rows, pa.int64()))
+
+
+def placed(column: pa.Array, rows: np.ndarray, values: pa.Array) -> pa.Array:
+    """`column` with `values` at `rows` (one take over both, no Python list)."""
+    at = np.arange(len(column))
+    at[rows] = len(column) + np.arange(len(rows))
+    return pa.concat_arrays([column, values.cast(column.type)]).take(pa.array(at))
 
 
 def scatter(batch: pa.RecordBatch, rows: np.ndarray, sub: pa.RecordBatch) -> pa.RecordBatch:
     """`batch` with the rows at `rows` replaced by `sub`'s text, drop reason and counters."""
-    names = [c for c in ("text", "drop_reason", *COUNTERS) if c in sub.schema.names]
-    values = {c: batch.column(c).to_pylist() for c in names}
-    for c in names:
-        full = values[c]
-        for j, v in zip(rows.tolist(), sub.column(c).to_pylist()):
-            full[j] = v
-    return replace_columns(batch, values)
-
-
-def cut_lists(n_docs: int, owner: np.ndarray, h: np.ndarray) -> pa.ListArray:
-    """`_cut` for documents 0..n_docs-1 from (owner, hash) rows: null where nothing is cut."""
-    order = np.argsort(owner, kind="stable")
-    counts = np.bincount(owner, minlength=n_docs) if len(owner) else np.zeros(n_docs, np.int64)
-    offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int32)
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(np.asarray(h, np.int64)[order], pa.int64()),
-                                    mask=pa.array(counts == 0))
+    names = {c for c in ("text", "drop_reason", *COUNTERS) if c in sub.schema.names}
+    return pa.RecordBatch.from_arrays([placed(batch.column(i), rows, sub.column(name)) if name in names
+                                       else batch.column(i) for i, name in enumerate(batch.schema.names)],
+                                      schema=batch.schema)
