@@ -231,17 +231,25 @@ def dedup_lines(df, settings, top: int = 20):
 def lines_on_driver(batch: pa.RecordBatch, settings, top: int = 20) -> tuple[pa.RecordBatch, dict]:
     """`dedup_lines` in this process for a small run (stages/dedup_subdoc.py `on_driver`):
     `batch` holds every row with `_rank` and `_host`; the same counts, cuts and stats as the
-    Spark path, each document's items made once for the count and the cut."""
-    from stages.dedup_subdoc import kept_rows, scatter
+    Spark path. Each document's items are made once for the count and the cut, a slice of
+    the documents per core."""
+    from stages.dedup_subdoc import doc_slices, in_threads, kept_rows, scatter
 
     rows, sub = kept_rows(batch)
     if not len(rows):
         return batch, {"policy": settings.policy, "top_removed_lines": []}
     skip = [k == "code" and not settings.include_code for k in sub.column("kind").to_pylist()]
-    items = LineItems(sub.column("text").to_pylist(), skip, settings.min_line_chars, settings.paragraphs)
+    texts = sub.column("text").to_pylist()
+    slices = doc_slices(len(texts))
+
+    def items_of(sl: slice) -> tuple[LineItems, tuple[np.ndarray, np.ndarray]]:
+        items = LineItems(texts[sl], skip[sl], settings.min_line_chars, settings.paragraphs)
+        return items, distinct_pairs(items.h.view(np.uint64), items.owner)
+
+    parts, pairs = zip(*in_threads(items_of, slices))
     ranks = sub.column("_rank").to_numpy(zero_copy_only=False)
-    h, own = distinct_pairs(items.h.view(np.uint64), items.owner)
-    h = h.view(np.int64)
+    h = np.concatenate([p[0] for p in pairs]).view(np.int64)
+    own = np.concatenate([p[1] + sl.start for p, sl in zip(pairs, slices)])
     hosts = string_hashes(pc.fill_null(sub.column("_host"), ""))[own]
     # per hash, as the Spark aggregate: documents, distinct hosts, first rank
     order = np.lexsort((hosts, h))
@@ -258,14 +266,23 @@ def lines_on_driver(batch: pa.RecordBatch, settings, top: int = 20) -> tuple[pa.
     else:
         hot = docs > 1
         cut_count = docs - 1
-    at = np.searchsorted(distinct, items.h)  # every item (not only distinct pairs) of a hot hash
-    hit = hot[at] if len(distinct) else np.zeros(len(items.h), bool)
-    if settings.policy != "boilerplate":  # all but the first copy
-        hit &= ranks[items.owner] != first[at]
-    out = scatter(batch, rows, remove_items(sub, items, hit, settings.min_chars_left))
+
+    def cut(k: int) -> pa.RecordBatch:
+        items, sl = parts[k], slices[k]
+        at = np.searchsorted(distinct, items.h)  # every item (not only distinct pairs) of a hot hash
+        hit = hot[at] if len(distinct) else np.zeros(len(items.h), bool)
+        if settings.policy != "boilerplate":  # all but the first copy
+            hit &= ranks[sl][items.owner] != first[at]
+        return remove_items(sub.slice(sl.start, sl.stop - sl.start), items, hit, settings.min_chars_left)
+
+    done = pa.Table.from_batches(in_threads(cut, list(range(len(parts))))).combine_chunks()
+    out = scatter(batch, rows, done.to_batches()[0] if done.num_rows else sub)
 
     chosen = np.lexsort((distinct[hot], -cut_count[hot]))[:top]  # most cut first, then the hash
     top_h, top_n = distinct[hot][chosen].tolist(), cut_count[hot][chosen].tolist()
-    labels = {x: _paragraph_label(items.strings[int(np.flatnonzero(items.h == x)[0])].as_py()) for x in top_h}
+    labels = {}
+    for x in top_h:
+        items = next(it for it in parts if (it.h == x).any())
+        labels[x] = _paragraph_label(items.strings[int(np.flatnonzero(items.h == x)[0])].as_py())
     return out, {"policy": settings.policy,
                  "top_removed_lines": [{"line": labels[x], "docs": int(c)} for x, c in zip(top_h, top_n)]}

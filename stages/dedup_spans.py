@@ -164,31 +164,43 @@ def word_spans(text: str) -> tuple[np.ndarray, np.ndarray]:
 def cut_words(batch: pa.RecordBatch, todo: np.ndarray, owner: np.ndarray, start: np.ndarray, n: int,
               min_chars_left: int) -> pa.RecordBatch:
     """`batch` with the words of the hit windows (`start` word of document `todo[owner]`, `n`
-    words each) removed; each maximal run of removed words is one span."""
+    words each) removed; each maximal run of removed words is one span. The words of all the
+    hit documents are found at once (their texts joined by a line break, which no word
+    crosses); only the cut runs take a Python step each."""
     b = CutBatch(batch, "spans_removed")
-    order = np.argsort(owner, kind="stable")
-    owner, start = owner[order], start[order]
-    bounds = np.searchsorted(owner, np.arange(len(todo) + 1))
-    for t in np.flatnonzero(np.diff(bounds)).tolist():
-        j = int(todo[t])
-        text = b.texts[j]
-        hit = start[bounds[t]: bounds[t + 1]]
-        first, last = word_spans(text)
-        covered = np.zeros(len(first) + 1, np.int64)
-        np.add.at(covered, hit, 1)
-        np.add.at(covered, hit + n, -1)
-        edges = np.diff(np.concatenate(([0], np.cumsum(covered[:-1]) > 0, [0])).astype(np.int8))
-        runs = np.flatnonzero(edges == 1).tolist()  # each maximal run of cut words: [i, k)
+    docs = np.unique(owner)
+    if not len(docs):
+        return b.result()
+    texts = [b.texts[int(todo[t])] for t in docs]
+    sizes = np.array([len(t) for t in texts], np.int64)
+    base = np.concatenate(([0], np.cumsum(sizes + 1)))[:-1]  # each text's first code point
+    first, last = word_spans("\n".join(texts))
+    word_base = np.searchsorted(first, np.concatenate((base, [base[-1] + sizes[-1] + 1])))
+    hit = word_base[np.searchsorted(docs, owner)] + start
+    covered = np.zeros(len(first) + 1, np.int64)
+    np.add.at(covered, hit, 1)
+    np.add.at(covered, hit + n, -1)
+    gone = np.cumsum(covered[:-1]) > 0
+    edge = np.zeros(len(first) + 1, bool)
+    edge[word_base] = True  # a run never goes on into the next text
+    runs = np.flatnonzero(gone & (edge[:-1] | ~np.concatenate(([False], gone[:-1]))))
+    ends = np.flatnonzero(gone & (edge[1:] | ~np.concatenate((gone[1:], [False])))) + 1
+    of_doc = np.searchsorted(word_base, runs, "right") - 1
+    bounds = np.searchsorted(of_doc, np.arange(len(docs) + 1))
+    first, last, runs, ends = first.tolist(), last.tolist(), runs.tolist(), ends.tolist()
+    for d, text in enumerate(texts):
+        at, stop = int(base[d]), int(word_base[d + 1])
         pieces, pos = [], 0
-        for i, k in zip(runs, np.flatnonzero(edges == -1).tolist()):
-            before = text[pos: int(first[i])]
-            end = int(first[k]) if k < len(first) else len(text)
+        for i, k in zip(runs[bounds[d]: bounds[d + 1]], ends[bounds[d]: bounds[d + 1]]):
+            before = text[pos: first[i] - at]
+            end = first[k] - at if k < stop else len(text)
             # a cut that ran over a line break keeps one, so the next line stays a line
-            pieces.append(before + "\n" if "\n" in text[int(last[k - 1]): end] and not before.endswith("\n")
+            pieces.append(before + "\n" if "\n" in text[last[k - 1] - at: end] and not before.endswith("\n")
                           else before)
             pos = end
         pieces.append(text[pos:])
-        b.settle(j, "".join(pieces).strip(), len(runs), "dedup.spans_too_short", min_chars_left)
+        b.settle(int(todo[docs[d]]), "".join(pieces).strip(), int(bounds[d + 1] - bounds[d]),
+                 "dedup.spans_too_short", min_chars_left)
     return b.result()
 
 
@@ -222,12 +234,20 @@ def dedup_spans(df, settings):
 def spans_on_driver(batch: pa.RecordBatch, settings) -> tuple[pa.RecordBatch, dict]:
     """`dedup_spans` in this process for a small run (stages/dedup_subdoc.py `on_driver`): the
     same candidates, first holders and cuts as the Spark path."""
-    from stages.dedup_subdoc import kept_rows, scatter
+    from stages.dedup_subdoc import doc_slices, in_threads, kept_rows, scatter
 
     n = settings.min_span_tokens
     rows, sub = kept_rows(batch)
-    th, lengths = word_hashes(_texts(sub, settings.include_code))  # once, for both window sizes
-    h, owner = distinct_pairs(*fingerprints_of(th, lengths, n))
+    texts = _texts(sub, settings.include_code)
+    slices = doc_slices(len(texts))
+
+    def part(sl: slice):  # words hashed once, for both window sizes; a slice of the documents per core
+        th, lengths = word_hashes(texts[sl])
+        h, owner = distinct_pairs(*fingerprints_of(th, lengths, n))
+        return th, lengths, h, owner + sl.start
+
+    parts = in_threads(part, slices)
+    th, lengths, h, owner = (np.concatenate([p[i] for p in parts]) for i in range(4))
     order = np.argsort(h, kind="stable")
     group = np.cumsum(np.concatenate(([True], h[order][1:] != h[order][:-1]))) - 1 if len(h) else order
     # candidates: documents holding a fingerprint another document holds too

@@ -299,12 +299,16 @@ def subdoc_dedup(df, settings, rows: int | None = None) -> tuple[object, dict]:
 
 
 def _fits_driver(df, settings, rows: int | None) -> bool:
-    """At most `subdoc_local_max_docs` rows and `LOCAL_MAX_TEXT_BYTES` of text (one small job)."""
+    """At most `subdoc_local_max_docs` rows and `LOCAL_MAX_TEXT_BYTES` of text (one small job:
+    the rows' text lengths where `rows` says they are few, else an aggregate)."""
     from pyspark.sql import functions as F
 
     limit = settings.subdoc_local_max_docs
     if not limit or (rows is not None and rows > limit):
         return False
+    if rows is not None:  # a few thousand integers: one stage, no shuffle
+        lengths = df.select(F.octet_length("text").alias("b")).toArrow().column("b")
+        return len(lengths) <= limit and (pc.sum(lengths).as_py() or 0) <= LOCAL_MAX_TEXT_BYTES
     got = df.agg(F.count(F.lit(1)).alias("n"), F.sum(F.octet_length("text")).alias("b")).first()
     return got["n"] <= limit and (got["b"] or 0) <= LOCAL_MAX_TEXT_BYTES
 
@@ -375,6 +379,27 @@ def _empty_stats(settings) -> dict:
     if settings.site_caps is not None:
         stats["site_caps"] = {"by": settings.site_caps.by, "sites_capped": 0, "top_capped_sites": []}
     return {**stats, "on": "driver"}
+
+
+def doc_slices(n: int, min_part: int = 2000) -> list[slice]:
+    """Consecutive slices of n documents, one per driver core (at most 4), none under
+    `min_part` documents: what `in_threads` works on."""
+    import os
+
+    parts = max(1, min(4, os.cpu_count() or 1, n // min_part))
+    cuts = [n * k // parts for k in range(parts + 1)]
+    return [slice(a, b) for a, b in zip(cuts, cuts[1:])]
+
+
+def in_threads(fn, parts: list) -> list:
+    """[fn(part) for part in parts], in threads: the per-document work is Arrow kernels and
+    numpy, which release the GIL, so the driver's cores share it. Results keep their order."""
+    if len(parts) < 2:
+        return [fn(p) for p in parts]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(parts)) as pool:
+        return list(pool.map(fn, parts))
 
 
 _WORKING = ("_rank", "text", "kind", "_host", "drop_reason", *COUNTERS)
