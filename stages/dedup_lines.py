@@ -154,10 +154,10 @@ def remove_items(batch: pa.RecordBatch, items: LineItems, hit: np.ndarray, min_c
     new = {"text": (go, kept), "drop_reason": (short_rows, pa.array(["dedup.lines_too_short"] * len(short_rows))),
            "lines_removed_boilerplate": (go, pa.array(counts[go] + dropped[go])),
            "chars_removed": (go, pa.array(chars[go] + removed))}
-    return pa.RecordBatch.from_arrays(
-        [placed(batch.column(i), *new[name]) if name in new else batch.column(i)
-         for i, name in enumerate(batch.schema.names) if name != CUT_COL],
-        names=[name for name in batch.schema.names if name != CUT_COL])
+    cols = [i for i, name in enumerate(batch.schema.names) if name != CUT_COL]
+    return pa.RecordBatch.from_arrays(  # the batch's own schema: every slice's result concatenates
+        [placed(batch.column(i), *new[batch.schema.names[i]]) if batch.schema.names[i] in new else batch.column(i)
+         for i in cols], schema=pa.schema([batch.schema.field(i) for i in cols], metadata=batch.schema.metadata))
 
 
 def _paragraph_label(s: str) -> str:

@@ -254,6 +254,8 @@ def spans_on_driver(batch: pa.RecordBatch, settings) -> tuple[pa.RecordBatch, di
     candidates = np.unique(owner[order][np.bincount(group)[group] > 1]) if len(h) else np.zeros(0, np.int64)
     if not len(candidates):
         return batch, {"min_span_tokens": n}
+    by_rank = sub.column("_rank").to_numpy(zero_copy_only=False)[candidates]
+    candidates = candidates[np.argsort(by_rank, kind="stable")]  # in the survivor order
     held = sub.take(pa.array(candidates))
     ranks = held.column("_rank").to_numpy(zero_copy_only=False)
     sizes, ends = lengths[candidates], np.cumsum(lengths)
@@ -261,7 +263,7 @@ def spans_on_driver(batch: pa.RecordBatch, settings) -> tuple[pa.RecordBatch, di
     h, owner, start = windows(th[own_words], sizes, n)
     if not len(h):
         return batch, {"min_span_tokens": n}
-    order = np.lexsort((ranks[owner], h))  # each window's first holder: the smallest rank
+    order = np.argsort(h, kind="stable")  # holders in the survivor order: each window's first comes first
     new = np.concatenate(([True], h[order][1:] != h[order][:-1]))
     first = np.empty(len(h), np.int64)
     first[order] = ranks[owner][order][np.flatnonzero(new)[np.cumsum(new) - 1]]

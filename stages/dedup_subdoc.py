@@ -106,10 +106,11 @@ def ranked(df, survivor_score: str | None):
 
 
 def host_column():
-    """The lower-cased host of `url` (null for code rows and unparseable URLs)."""
+    """The lower-cased host of `url` (null for code rows and unparseable URLs: `try_parse_url`,
+    as `parse_url` fails the job on a URL Java cannot parse when ANSI mode is on)."""
     from pyspark.sql import functions as F
 
-    return F.lower(F.expr("parse_url(url, 'HOST')"))
+    return F.lower(F.expr("try_parse_url(url, 'HOST')"))
 
 
 def items_frame(df, emit, extra_cols: tuple[str, ...] = ()):
@@ -267,9 +268,10 @@ def counter_totals(df) -> dict[str, int]:
     return {k: int(row[k] or 0) for k in (*COUNTERS, "docs_modified")}
 
 
-LOCAL_MAX_TEXT_BYTES = 128 << 20
-"""The driver path's bound on text bytes, whatever `dedup.subdoc_local_max_docs` says: what
-one input partition of a large run holds (Spark's `maxPartitionBytes`)."""
+LOCAL_MAX_TEXT_BYTES = 64 << 20
+"""The driver path's bound on text bytes, whatever `dedup.subdoc_local_max_docs` says: half
+of what one input partition of a large run holds (Spark's `maxPartitionBytes`); the hashes,
+offsets and copies the stages make of it peak at about 20 bytes per byte of text."""
 
 
 def subdoc_dedup(df, settings, rows: int | None = None) -> tuple[object, dict]:
@@ -381,24 +383,33 @@ def _empty_stats(settings) -> dict:
     return {**stats, "on": "driver"}
 
 
-def doc_slices(n: int, min_part: int = 2000) -> list[slice]:
-    """Consecutive slices of n documents, one per driver core (at most 4), none under
-    `min_part` documents: what `in_threads` works on."""
-    import os
+MIN_PART = 1000
+"""`doc_slices`' smallest slice, in documents."""
 
-    parts = max(1, min(4, os.cpu_count() or 1, n // min_part))
+
+def doc_slices(n: int) -> list[slice]:
+    """Consecutive slices of n documents for `in_threads`: four per driver core (at most 16),
+    none under `MIN_PART` documents, so that one thread's Python steps (case folding, which
+    holds the GIL) overlap another's Arrow and numpy steps."""
+    parts = max(1, min(4 * _cores(), n // MIN_PART))
     cuts = [n * k // parts for k in range(parts + 1)]
     return [slice(a, b) for a, b in zip(cuts, cuts[1:])]
 
 
+def _cores() -> int:
+    import os
+
+    return min(4, os.cpu_count() or 1)
+
+
 def in_threads(fn, parts: list) -> list:
-    """[fn(part) for part in parts], in threads: the per-document work is Arrow kernels and
-    numpy, which release the GIL, so the driver's cores share it. Results keep their order."""
-    if len(parts) < 2:
+    """[fn(part) for part in parts], in one thread per driver core: the per-document work is
+    mostly Arrow kernels and numpy, which release the GIL. Results keep their order."""
+    if len(parts) < 2 or _cores() < 2:
         return [fn(p) for p in parts]
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(len(parts)) as pool:
+    with ThreadPoolExecutor(min(len(parts), _cores())) as pool:
         return list(pool.map(fn, parts))
 
 

@@ -31,17 +31,24 @@ def _row(id_, text, host="h0.example.com", score=None, kind="warc", reason=None)
 def _run(spark, rows, partitions: int = 2, columns: str = COLUMNS, **dedup):
     """Both paths, Spark's and the driver's (small runs), which must agree row for row and
     in their stats: (rows by id, stats)."""
+    import stages.dedup_subdoc as subdoc
     from stages.dedup_subdoc import subdoc_dedup
 
     df = spark.createDataFrame(rows, columns).repartition(partitions)
     got = []
-    for limit, where in ((0, "spark"), (50_000, "driver")):
-        out, stats = subdoc_dedup(df, DedupSettings(**dedup, subdoc_local_max_docs=limit))
+    for limit, where, part in ((0, "spark", None), (50_000, "driver", None), (50_000, "driver", 3)):
+        saved = subdoc.MIN_PART
+        subdoc.MIN_PART = part or saved  # 3: the driver's documents in many slices, one thread per core
+        try:
+            out, stats = subdoc_dedup(df, DedupSettings(**dedup, subdoc_local_max_docs=limit))
+        finally:
+            subdoc.MIN_PART = saved
         assert stats.pop("on") == where
         got.append(({r["id"]: r.asDict() for r in out.collect()}, stats, out.schema))
-    (a, stats, schema), (b, stats_b, schema_b) = got
-    assert repr(sorted(a.items())) == repr(sorted(b.items()))  # repr: NaN scores compare equal
-    assert stats == stats_b and schema == schema_b
+    (a, stats, schema), *others = got
+    for b, stats_b, schema_b in others:
+        assert repr(sorted(a.items())) == repr(sorted(b.items()))  # repr: NaN scores compare equal
+        assert stats == stats_b and schema == schema_b
     return a, stats
 
 
@@ -170,6 +177,9 @@ def test_the_driver_path_orders_and_counts_as_spark_does(spark):
                            kind="code" if i == 5 else "warc", reason="c4.lines" if i == 7 else None), i % 4))
     rows.append((*_row("nourl", passage + " " + _sentence(), kind="warc"), None))
     rows[-1] = (*rows[-1][:4], None, *rows[-1][5:])
+    for id_, url, text in (("badurl", "https://example.com/a b", passage), ("gone", "http://[x", banner),
+                           ("notext", "https://h1.site1.co.uk/n", None)):  # no host (Java cannot parse), null text
+        rows.append((id_, "src", "warc", "web", url, text, "en", 1.0, {}, "c4.lines" if id_ == "gone" else None, None, 0))
     columns = COLUMNS + ", spans_removed long"
     for policy in ("boilerplate", "first"):
         out, stats = _run(spark, rows, partitions=3, columns=columns,
