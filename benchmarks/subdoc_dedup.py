@@ -53,6 +53,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,13 +156,14 @@ def run_ours(spark, docs: Path, out: Path, warm_up: bool) -> dict:
     from stages.dedup_subdoc import subdoc_dedup
 
     settings = DedupSettings(lines={"min_docs": 10, "min_hosts": 3}, spans={"min_span_tokens": 50})
-    n_docs = sum(pq.read_metadata(f).num_rows for f in docs.glob("*.parquet"))  # the pipeline knows it too
+    texts = pq.read_table(docs, columns=["text"]).column("text")  # the pipeline knows both from annotate's stats
+    n_docs, n_chars = len(texts), pc.sum(pc.utf8_length(texts)).as_py()
 
     def once(group: str) -> float:
         shutil.rmtree(out, ignore_errors=True)
         spark.sparkContext.setJobGroup(group, group)
         started = time.perf_counter()
-        df, _ = subdoc_dedup(spark.read.parquet(str(docs)), settings, rows=n_docs)
+        df, _ = subdoc_dedup(spark.read.parquet(str(docs)), settings, rows=n_docs, chars=n_chars)
         df.write.parquet(str(out))
         return time.perf_counter() - started
 

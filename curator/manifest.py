@@ -296,7 +296,7 @@ class DedupSettings(_Model):
     site_caps: SiteCapSettings | None = None
     """At most so many documents/words per site; off unless given."""
     subdoc_local_max_docs: int = Field(default=50_000, ge=0, le=1_000_000)
-    """`lines`, `spans` and `site_caps` over at most this many rows (and 64 MB of text) run in
+    """`lines`, `spans` and `site_caps` over at most this many rows (and 64M characters of text) run in
     the driver's process, with the same result as on Spark, without its two dozen small jobs;
     0: always on Spark."""
     survivor_score: str | None = "quality_score"

@@ -509,7 +509,10 @@ class Pipeline:
         if d.lines is not None or d.spans is not None or d.site_caps is not None:
             from stages.dedup_subdoc import counter_totals, subdoc_dedup
 
-            df, subdoc = subdoc_dedup(df, d, rows=sum(self._kept_in("annotate").values()))
+            domains = self.results["annotate"].stats["domains"].values()  # what enters dedup
+            chars = [x.get("chars_kept") for x in domains]
+            df, subdoc = subdoc_dedup(df, d, rows=sum(x["kept"] for x in domains),
+                                      chars=None if None in chars else sum(chars))
         exact = bool(self.m.dedup.exact)
 
         def own_counts(written) -> dict[str, Any]:  # the dedup steps' counts of the written rows

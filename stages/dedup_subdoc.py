@@ -15,8 +15,8 @@ Python. Spark groups them by hash (one shuffle) into counts and the first rank; 
 meet their documents in groups of consecutive ranks (`cut_documents`), where a Python
 worker turns them into each document's cut list.
 
-Small runs (at most `dedup.subdoc_local_max_docs` rows and `LOCAL_MAX_TEXT_BYTES` of text,
-what one partition of a large run holds) come to the driver as one Arrow table and go
+Small runs (at most `dedup.subdoc_local_max_docs` rows and `LOCAL_MAX_TEXT_CHARS` of text,
+about what one partition of a large run holds) come to the driver as one Arrow table and go
 through the same functions in one process (`on_driver`): the same rows and stats, without
 the two dozen small Spark jobs that cost such a run more than its work.
 """
@@ -268,19 +268,21 @@ def counter_totals(df) -> dict[str, int]:
     return {k: int(row[k] or 0) for k in (*COUNTERS, "docs_modified")}
 
 
-LOCAL_MAX_TEXT_BYTES = 64 << 20
-"""The driver path's bound on text bytes, whatever `dedup.subdoc_local_max_docs` says: half
-of what one input partition of a large run holds (Spark's `maxPartitionBytes`); the hashes,
-offsets and copies the stages make of it peak at about 20 bytes per byte of text."""
+LOCAL_MAX_TEXT_CHARS = 64 << 20
+"""The driver path's bound on characters of text, whatever `dedup.subdoc_local_max_docs`
+says: about half of what one input partition of a large run holds (Spark's
+`maxPartitionBytes`); the hashes, offsets and copies the stages make of it peak at about
+20 bytes per character."""
 
 
-def subdoc_dedup(df, settings, rows: int | None = None) -> tuple[object, dict]:
+def subdoc_dedup(df, settings, rows: int | None = None, chars: int | None = None) -> tuple[object, dict]:
     """The enabled stages in order (lines, spans, site caps) on `df` (all rows of the dedup
     phase, earlier drops passed through); `settings` is the manifest's `dedup` section;
-    `rows`: `df`'s row count where the caller knows it (a larger run skips the size check)."""
+    `rows`, `chars`: `df`'s row count and characters of text where the caller knows them
+    (the pipeline does, from the phase before), which spares the size check its job."""
     stats: dict = {}
     columns = list(df.columns) + [c for c in COUNTERS if c not in df.columns]
-    if _fits_driver(df, settings, rows):
+    if _fits_driver(df, settings, rows, chars):
         return on_driver(df, settings, columns)
     df = ranked(df, settings.survivor_score)
     if settings.lines is not None:
@@ -300,19 +302,18 @@ def subdoc_dedup(df, settings, rows: int | None = None) -> tuple[object, dict]:
     return df.select(*columns), {**stats, "on": "spark"}
 
 
-def _fits_driver(df, settings, rows: int | None) -> bool:
-    """At most `subdoc_local_max_docs` rows and `LOCAL_MAX_TEXT_BYTES` of text (one small job:
-    the rows' text lengths where `rows` says they are few, else an aggregate)."""
+def _fits_driver(df, settings, rows: int | None, chars: int | None) -> bool:
+    """At most `subdoc_local_max_docs` rows and `LOCAL_MAX_TEXT_CHARS` characters of text:
+    from the caller's figures where it has both, else from one aggregate."""
     from pyspark.sql import functions as F
 
     limit = settings.subdoc_local_max_docs
-    if not limit or (rows is not None and rows > limit):
+    if not limit or (rows is not None and rows > limit) or (chars is not None and chars > LOCAL_MAX_TEXT_CHARS):
         return False
-    if rows is not None:  # a few thousand integers: one stage, no shuffle
-        lengths = df.select(F.octet_length("text").alias("b")).toArrow().column("b")
-        return len(lengths) <= limit and (pc.sum(lengths).as_py() or 0) <= LOCAL_MAX_TEXT_BYTES
-    got = df.agg(F.count(F.lit(1)).alias("n"), F.sum(F.octet_length("text")).alias("b")).first()
-    return got["n"] <= limit and (got["b"] or 0) <= LOCAL_MAX_TEXT_BYTES
+    if rows is not None and chars is not None:
+        return True
+    got = df.agg(F.count(F.lit(1)).alias("n"), F.sum(F.length("text")).alias("c")).first()
+    return got["n"] <= limit and (got["c"] or 0) <= LOCAL_MAX_TEXT_CHARS
 
 
 def survivor_order(scores: pa.Array, ids: pa.Array) -> np.ndarray:

@@ -202,16 +202,22 @@ def test_the_driver_path_orders_and_counts_as_spark_does(spark):
 
 def test_large_runs_stay_on_spark(spark, monkeypatch):
     """More documents than `subdoc_local_max_docs`, or more text than one partition's worth,
-    go the Spark way."""
+    go the Spark way, whether the caller gives the sizes or they are counted."""
     import stages.dedup_subdoc as subdoc
 
-    df = spark.createDataFrame([_row(f"d{i}", _sentence()) for i in range(5)], COLUMNS)
-    settings = DedupSettings(lines={}, subdoc_local_max_docs=4)
-    assert subdoc.subdoc_dedup(df, settings)[1]["on"] == "spark"
-    assert subdoc.subdoc_dedup(df, settings.model_copy(update={"subdoc_local_max_docs": 5}))[1]["on"] == "driver"
-    assert subdoc.subdoc_dedup(df, settings.model_copy(update={"subdoc_local_max_docs": 5}), rows=6)[1]["on"] == "spark"
-    monkeypatch.setattr(subdoc, "LOCAL_MAX_TEXT_BYTES", 100)
-    assert subdoc.subdoc_dedup(df, settings.model_copy(update={"subdoc_local_max_docs": 5}))[1]["on"] == "spark"
+    rows = [_row(f"d{i}", _sentence()) for i in range(5)]
+    df = spark.createDataFrame(rows, COLUMNS)
+    chars = sum(len(r[5]) for r in rows)
+    five, four = DedupSettings(lines={}, subdoc_local_max_docs=5), DedupSettings(lines={}, subdoc_local_max_docs=4)
+    on = {}
+    for name, settings, sizes in (("counted", five, {}), ("given", five, {"rows": 5, "chars": chars}),
+                                  ("too many", four, {}), ("too many, given", five, {"rows": 6, "chars": chars})):
+        on[name] = subdoc.subdoc_dedup(df, settings, **sizes)[1]["on"]
+    monkeypatch.setattr(subdoc, "LOCAL_MAX_TEXT_CHARS", chars - 1)
+    on["too long"] = subdoc.subdoc_dedup(df, five)[1]["on"]
+    on["too long, given"] = subdoc.subdoc_dedup(df, five, rows=5, chars=chars)[1]["on"]
+    assert on == {"counted": "driver", "given": "driver", "too many": "spark", "too many, given": "spark",
+                  "too long": "spark", "too long, given": "spark"}
 
 
 def test_in_the_pipeline_counted_shown_and_resumed(spark, demo_run, tmp_path):
