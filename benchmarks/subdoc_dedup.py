@@ -151,13 +151,21 @@ def dataset(n_docs: int) -> tuple[Path, list]:
     return folder, truth
 
 
+def _sizes(docs: Path) -> tuple[int, int]:
+    """(rows, characters of text) of the documents, read one file at a time."""
+    rows = chars = 0
+    for f in sorted(docs.glob("*.parquet")):
+        texts = pq.read_table(f, columns=["text"]).column("text")
+        rows, chars = rows + len(texts), chars + (pc.sum(pc.utf8_length(texts)).as_py() or 0)
+    return rows, chars
+
+
 def run_ours(spark, docs: Path, out: Path, warm_up: bool) -> dict:
     from curator.manifest import DedupSettings
     from stages.dedup_subdoc import subdoc_dedup
 
     settings = DedupSettings(lines={"min_docs": 10, "min_hosts": 3}, spans={"min_span_tokens": 50})
-    texts = pq.read_table(docs, columns=["text"]).column("text")  # the pipeline knows both from annotate's stats
-    n_docs, n_chars = len(texts), pc.sum(pc.utf8_length(texts)).as_py()
+    n_docs, n_chars = _sizes(docs)  # the pipeline knows both from annotate's stats
 
     def once(group: str) -> float:
         shutil.rmtree(out, ignore_errors=True)
