@@ -30,8 +30,9 @@ from stages.dedup_subdoc import (
     distinct_pairs,
     distinct_string_hashes,
     member_pairs,
-    placed,
+    run_starts,
     string_hashes,
+    with_placed,
 )
 
 LINE_ITEM_SCHEMA = pa.schema([("h", pa.int64()), ("rank", pa.int64()), ("host", pa.int64())])
@@ -128,7 +129,7 @@ def remove_items(batch: pa.RecordBatch, items: LineItems, hit: np.ndarray, min_c
     dropped = np.bincount(line_doc, weights=drop, minlength=n_docs).astype(np.int64)
     changed = np.flatnonzero(dropped)
     if not len(changed):
-        return batch.drop_columns([CUT_COL]) if CUT_COL in batch.schema.names else batch
+        return with_placed(batch, {})
     left = ~drop & (items.line_chars > 0)  # normalise(kept): the kept lines' forms joined by one space
     n_left = np.bincount(line_doc, weights=left, minlength=n_docs).astype(np.int64)
     left_chars = np.bincount(line_doc, weights=np.where(left, items.line_chars, 0), minlength=n_docs).astype(np.int64)
@@ -154,10 +155,7 @@ def remove_items(batch: pa.RecordBatch, items: LineItems, hit: np.ndarray, min_c
     new = {"text": (go, kept), "drop_reason": (short_rows, pa.array(["dedup.lines_too_short"] * len(short_rows))),
            "lines_removed_boilerplate": (go, pa.array(counts[go] + dropped[go])),
            "chars_removed": (go, pa.array(chars[go] + removed))}
-    cols = [i for i, name in enumerate(batch.schema.names) if name != CUT_COL]
-    return pa.RecordBatch.from_arrays(  # the batch's own schema: every slice's result concatenates
-        [placed(batch.column(i), *new[batch.schema.names[i]]) if batch.schema.names[i] in new else batch.column(i)
-         for i in cols], schema=pa.schema([batch.schema.field(i) for i in cols], metadata=batch.schema.metadata))
+    return with_placed(batch, new)  # the batch's own schema: every slice's result concatenates
 
 
 def _paragraph_label(s: str) -> str:
@@ -254,10 +252,10 @@ def lines_on_driver(batch: pa.RecordBatch, settings, top: int = 20) -> tuple[pa.
     # per hash, as the Spark aggregate: documents, distinct hosts, first rank
     order = np.lexsort((hosts, h))
     hs, ho = h[order], hosts[order]
-    new = np.concatenate(([True], hs[1:] != hs[:-1])) if len(hs) else np.zeros(0, bool)
+    new = run_starts(hs)
     group = np.cumsum(new) - 1
     docs = np.bincount(group)
-    n_hosts = np.bincount(group, weights=new | np.concatenate(([True], ho[1:] != ho[:-1]))).astype(np.int64)
+    n_hosts = np.bincount(group, weights=run_starts(hs, ho)).astype(np.int64)
     first = np.minimum.reduceat(ranks[own][order], np.flatnonzero(new)) if len(hs) else np.zeros(0, np.int64)
     distinct = hs[new]
     if settings.policy == "boilerplate":

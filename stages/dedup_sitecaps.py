@@ -12,10 +12,12 @@ the tokenizer runs after dedup. Rows without a URL (code) are not capped. Only
 
 from __future__ import annotations
 
-import re
+from collections import Counter
 from functools import lru_cache
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 SITE_SCHEMA = pa.schema([("_rank", pa.int64()), ("site", pa.string()), ("words", pa.int32())])
 
@@ -84,40 +86,46 @@ def site_caps(df, settings):
     return out, stats
 
 
-_JAVA_SPACE = re.compile(r"[ \t\n\x0b\f\r]+")  # what Java calls \\s (ASCII white space)
-
-
-def spark_words(text: str | None) -> int | None:
-    """`size(split(trim(text), '\\s+'))` as Spark computes it: `trim` removes plain spaces only,
-    Java's `\\s` is ASCII white space, and the pieces at either end count even when empty."""
-    return None if text is None else len(_JAVA_SPACE.split(text.strip(" ")))
+def spark_words(texts: pa.Array) -> np.ndarray:
+    """`size(split(trim(text), '\\s+'))` as Spark computes it, for a whole column: `trim`
+    removes plain spaces only, Java's `\\s` is ASCII white space, and the pieces at either
+    end count even when empty (so: the separator runs plus one; 0 for a null text, which
+    Spark's sum skips)."""
+    runs = pc.count_substring_regex(pc.utf8_trim(texts, " "), r"[ \t\n\x0b\f\r]+")
+    return pc.fill_null(pc.add(runs, 1), 0).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def site_caps_on_driver(batch: pa.RecordBatch, settings) -> tuple[pa.RecordBatch, dict]:
-    """`site_caps` in this process for a small run (stages/dedup_subdoc.py `on_driver`)."""
-    from collections import Counter
+    """`site_caps` in this process for a small run (stages/dedup_subdoc.py `on_driver`): each
+    site's running document and word counts in the survivor order, in numpy."""
+    from stages.dedup_subdoc import run_starts, with_placed
 
-    reasons = batch.column("drop_reason").to_pylist()
-    urls, hosts = batch.column("url").to_pylist(), batch.column("_host").to_pylist()
-    texts, ranks = batch.column("text").to_pylist(), batch.column("_rank").to_pylist()
-    placed: dict[str, list[int]] = {}
-    for j in sorted(range(batch.num_rows), key=ranks.__getitem__):
-        if reasons[j] is None and urls[j] is not None:
-            site = registered_domain(hosts[j]) if settings.by == "domain" else hosts[j]
-            if site is not None:
-                placed.setdefault(site, []).append(j)
-    capped: Counter = Counter()
-    for site, members in placed.items():
-        n = tokens = 0
-        for j in members:
-            n += 1
-            tokens += spark_words(texts[j]) or 0
-            if (settings.max_docs is not None and n > settings.max_docs) or \
-                    (settings.max_tokens is not None and tokens > settings.max_tokens):
-                reasons[j] = "dedup.site_cap"
-                capped[site] += 1
-    top = sorted(capped.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
-    from stages.dedup_subdoc import replace_columns
-
-    return replace_columns(batch, {"drop_reason": reasons}), {
-        "by": settings.by, "sites_capped": len(capped), "top_capped_sites": [{"site": s, "docs": c} for s, c in top]}
+    hosts = batch.column("_host")
+    if settings.by == "domain":  # each distinct host looked up once
+        enc = pc.dictionary_encode(hosts)
+        sites = pa.array([registered_domain(h) for h in enc.dictionary.to_pylist()], pa.string()).take(enc.indices)
+    else:
+        sites = hosts
+    rows = np.flatnonzero(batch.column("drop_reason").is_null().to_numpy(zero_copy_only=False)
+                          & batch.column("url").is_valid().to_numpy(zero_copy_only=False)
+                          & sites.is_valid().to_numpy(zero_copy_only=False))
+    site_ids = pc.dictionary_encode(sites.take(pa.array(rows))).indices.to_numpy(zero_copy_only=False)
+    ranks = batch.column("_rank").to_numpy(zero_copy_only=False)[rows]
+    order = np.lexsort((ranks, site_ids))  # by site, then survivor order
+    rows, site_ids = rows[order], site_ids[order]
+    words = spark_words(batch.column("text").take(pa.array(rows, pa.int64())))
+    first = np.flatnonzero(run_starts(site_ids))
+    start = np.repeat(first, np.diff(np.append(first, len(rows))))  # each row's site's first position
+    n = np.arange(len(rows)) - start + 1
+    tokens = np.cumsum(words) - np.append(0, np.cumsum(words))[start]
+    over = np.zeros(len(rows), bool)
+    if settings.max_docs is not None:
+        over |= n > settings.max_docs
+    if settings.max_tokens is not None:
+        over |= tokens > settings.max_tokens
+    capped = rows[over]
+    counts = Counter(sites.take(pa.array(capped, pa.int64())).to_pylist())
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
+    out = with_placed(batch, {"drop_reason": (capped, pa.array(["dedup.site_cap"] * len(capped)))})
+    return out, {"by": settings.by, "sites_capped": len(counts),
+                 "top_capped_sites": [{"site": s, "docs": c} for s, c in top]}

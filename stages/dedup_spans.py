@@ -29,6 +29,7 @@ from stages.dedup_subdoc import (
     distinct_pairs,
     distinct_string_hashes,
     member_pairs,
+    run_starts,
 )
 from stages.minhash import fmix64
 
@@ -249,7 +250,7 @@ def spans_on_driver(batch: pa.RecordBatch, settings) -> tuple[pa.RecordBatch, di
     parts = in_threads(part, slices)
     th, lengths, h, owner = (np.concatenate([p[i] for p in parts]) for i in range(4))
     order = np.argsort(h, kind="stable")
-    group = np.cumsum(np.concatenate(([True], h[order][1:] != h[order][:-1]))) - 1 if len(h) else order
+    group = np.cumsum(run_starts(h[order])) - 1
     # candidates: documents holding a fingerprint another document holds too
     candidates = np.unique(owner[order][np.bincount(group)[group] > 1]) if len(h) else np.zeros(0, np.int64)
     if not len(candidates):
@@ -264,7 +265,7 @@ def spans_on_driver(batch: pa.RecordBatch, settings) -> tuple[pa.RecordBatch, di
     if not len(h):
         return batch, {"min_span_tokens": n}
     order = np.argsort(h, kind="stable")  # holders in the survivor order: each window's first comes first
-    new = np.concatenate(([True], h[order][1:] != h[order][:-1]))
+    new = run_starts(h[order])
     first = np.empty(len(h), np.int64)
     first[order] = ranks[owner][order][np.flatnonzero(new)[np.cumsum(new) - 1]]
     hit = ranks[owner] != first  # every holder of a window but its first

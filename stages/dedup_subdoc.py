@@ -132,6 +132,18 @@ def _emit_rows(batches, emit):
                                              schema=ITEM_SCHEMA)
 
 
+def run_starts(*keys: np.ndarray) -> np.ndarray:
+    """Where a new run of equal values starts in sorted `keys` (all keys equal in a run)."""
+    n = len(keys[0])
+    if not n:
+        return np.zeros(0, bool)
+    out = np.zeros(n, bool)
+    out[0] = True
+    for k in keys:
+        out[1:] |= k[1:] != k[:-1]
+    return out
+
+
 def member_pairs(owner: np.ndarray, h: np.ndarray, cut_owner: np.ndarray, cut_h: np.ndarray) -> np.ndarray:
     """Which (owner, h) pairs are among the (cut_owner, cut_h) pairs, for whole arrays at once
     (one sort of both, cuts first within equal pairs)."""
@@ -142,7 +154,7 @@ def member_pairs(owner: np.ndarray, h: np.ndarray, cut_owner: np.ndarray, cut_h:
     is_cut = np.concatenate([np.ones(len(cut_h), bool), np.zeros(len(h), bool)])
     order = np.lexsort((~is_cut, v, o))
     so, sv, sc = o[order], v[order], is_cut[order]
-    group = np.cumsum(np.concatenate(([True], (so[1:] != so[:-1]) | (sv[1:] != sv[:-1])))) - 1
+    group = np.cumsum(run_starts(so, sv)) - 1
     has_cut = np.zeros(int(group[-1]) + 1, bool)
     has_cut[group[sc]] = True
     out = np.empty(len(h), bool)
@@ -156,7 +168,7 @@ def distinct_pairs(h: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.nda
         return h, owner
     order = np.lexsort((h, owner))
     h, owner = h[order], owner[order]
-    keep = np.concatenate(([True], (h[1:] != h[:-1]) | (owner[1:] != owner[:-1])))
+    keep = run_starts(h, owner)
     return h[keep], owner[keep]
 
 
@@ -337,10 +349,8 @@ def on_driver(df, settings, columns: list[str]) -> tuple[object, dict]:
     score_col = F.col(score).cast("double") if score and score in df.columns else F.lit(None).cast("double")
     present = [c for c in columns if c in df.columns]
     table = df.select(*present, score_col.alias("_score"), host_column().alias("_host")).toArrow()
-    schema = _schema_of(df, columns)
-    if not table.num_rows:
-        return df.sparkSession.createDataFrame([], schema), _empty_stats(settings)
-    batch = table.combine_chunks().to_batches()[0]
+    batches = table.combine_chunks().to_batches()
+    batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
     ranks = np.empty(batch.num_rows, np.int64)
     ranks[survivor_order(batch.column("_score"), batch.column("id"))] = np.arange(batch.num_rows)
     extra = {"_rank": pa.array(ranks)}
@@ -361,7 +371,7 @@ def on_driver(df, settings, columns: list[str]) -> tuple[object, dict]:
 
         batch, stats["site_caps"] = site_caps_on_driver(batch, settings.site_caps)
     out = pa.Table.from_batches([batch]).select(columns)
-    return df.sparkSession.createDataFrame(out, schema), {**stats, "on": "driver"}
+    return df.sparkSession.createDataFrame(out, _schema_of(df, columns)), {**stats, "on": "driver"}
 
 
 def _schema_of(df, columns: list[str]):
@@ -371,17 +381,6 @@ def _schema_of(df, columns: list[str]):
 
     have = {f.name: f for f in df.schema.fields}
     return StructType([have.get(c) or StructField(c, LongType(), False) for c in columns])
-
-
-def _empty_stats(settings) -> dict:
-    stats: dict = {}
-    if settings.lines is not None:
-        stats["lines"] = {"policy": settings.lines.policy, "top_removed_lines": []}
-    if settings.spans is not None:
-        stats["spans"] = {"min_span_tokens": settings.spans.min_span_tokens}
-    if settings.site_caps is not None:
-        stats["site_caps"] = {"by": settings.site_caps.by, "sites_capped": 0, "top_capped_sites": []}
-    return {**stats, "on": "driver"}
 
 
 MIN_PART = 1000
@@ -431,9 +430,15 @@ def placed(column: pa.Array, rows: np.ndarray, values: pa.Array) -> pa.Array:
     return pa.concat_arrays([column, values.cast(column.type)]).take(pa.array(at))
 
 
+def with_placed(batch: pa.RecordBatch, new: dict[str, tuple[np.ndarray, pa.Array]]) -> pa.RecordBatch:
+    """`batch` (its own schema, less `_cut`) with `new[name] = (rows, values)` placed in its columns."""
+    cols = [i for i, name in enumerate(batch.schema.names) if name != CUT_COL]
+    return pa.RecordBatch.from_arrays(
+        [placed(batch.column(i), *new[batch.schema.names[i]]) if batch.schema.names[i] in new else batch.column(i)
+         for i in cols], schema=pa.schema([batch.schema.field(i) for i in cols], metadata=batch.schema.metadata))
+
+
 def scatter(batch: pa.RecordBatch, rows: np.ndarray, sub: pa.RecordBatch) -> pa.RecordBatch:
     """`batch` with the rows at `rows` replaced by `sub`'s text, drop reason and counters."""
-    names = {c for c in ("text", "drop_reason", *COUNTERS) if c in sub.schema.names}
-    return pa.RecordBatch.from_arrays([placed(batch.column(i), rows, sub.column(name)) if name in names
-                                       else batch.column(i) for i, name in enumerate(batch.schema.names)],
-                                      schema=batch.schema)
+    return with_placed(batch, {c: (rows, sub.column(c)) for c in ("text", "drop_reason", *COUNTERS)
+                               if c in sub.schema.names})
